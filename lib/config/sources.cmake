@@ -1,0 +1,1 @@
+# Sources of lib/config (owned by the config component).

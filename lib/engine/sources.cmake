@@ -1,0 +1,1 @@
+# Sources of lib/engine (owned by the engine component).

@@ -1,0 +1,1 @@
+# Sources of lib/features (owned by the features component).

@@ -1,0 +1,1 @@
+# Sources of lib/gen (owned by the gen component).

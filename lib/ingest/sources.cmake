@@ -1,0 +1,1 @@
+# Sources of lib/ingest (owned by the ingest component).

@@ -1,0 +1,164 @@
+#include <bit>
+#include <cmath>
+
+#include "vigil/model.h"
+
+namespace vigil {
+namespace {
+
+constexpr std::string_view kFieldNames[kFieldCount] = {
+    "trans_date_trans_time", "cc_num", "merchant", "category", "amt",      "first",
+    "last",                  "gender", "street",   "city",     "state",    "zip",
+    "lat",                   "long",   "city_pop", "job",      "dob",      "trans_num",
+    "unix_time",             "merch_lat", "merch_long", "is_fraud"};
+
+}  // namespace
+
+std::string_view field_name(Field f) noexcept { return kFieldNames[static_cast<std::size_t>(f)]; }
+
+std::optional<Field> field_from_name(std::string_view name) noexcept {
+  for (std::size_t i = 0; i < kFieldCount; ++i) {
+    if (kFieldNames[i] == name) return static_cast<Field>(i);
+  }
+  return std::nullopt;
+}
+
+bool is_string_field(Field f) noexcept {
+  switch (f) {
+    case Field::kMerchant:
+    case Field::kCategory:
+    case Field::kFirst:
+    case Field::kLast:
+    case Field::kStreet:
+    case Field::kCity:
+    case Field::kState:
+    case Field::kJob:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_key_field(Field f) noexcept {
+  return is_string_field(f) || f == Field::kCcNum || f == Field::kZip || f == Field::kGender;
+}
+
+std::string_view action_name(Action a) noexcept {
+  switch (a) {
+    case Action::kApprove: return "approve";
+    case Action::kReview: return "review";
+    case Action::kDecline: return "decline";
+  }
+  return "approve";
+}
+
+TransactionBatch::TransactionBatch(std::size_t capacity)
+    : size_(0), capacity_(std::bit_ceil(std::max<std::size_t>(capacity, 16))) {
+  const std::size_t c = capacity_;
+  time = decltype(time)(c);
+  unix_time = decltype(unix_time)(c);
+  cc_num = decltype(cc_num)(c);
+  amt_cents = decltype(amt_cents)(c);
+  lat = decltype(lat)(c);
+  lon = decltype(lon)(c);
+  merch_lat = decltype(merch_lat)(c);
+  merch_lon = decltype(merch_lon)(c);
+  merchant = decltype(merchant)(c);
+  category = decltype(category)(c);
+  first = decltype(first)(c);
+  last = decltype(last)(c);
+  street = decltype(street)(c);
+  city = decltype(city)(c);
+  state = decltype(state)(c);
+  job = decltype(job)(c);
+  zip = decltype(zip)(c);
+  city_pop = decltype(city_pop)(c);
+  dob = decltype(dob)(c);
+  gender = decltype(gender)(c);
+  is_fraud = decltype(is_fraud)(c);
+  trans_num = decltype(trans_num)(c);
+}
+
+bool TransactionBatch::push_back(const Transaction& tx) noexcept {
+  if (size_ == capacity_) return false;
+  const std::size_t i = size_++;
+  time[i] = tx.time;
+  unix_time[i] = tx.unix_time;
+  cc_num[i] = tx.cc_num;
+  amt_cents[i] = tx.amt_cents;
+  lat[i] = tx.lat;
+  lon[i] = tx.lon;
+  merch_lat[i] = tx.merch_lat;
+  merch_lon[i] = tx.merch_lon;
+  merchant[i] = tx.merchant;
+  category[i] = tx.category;
+  first[i] = tx.first;
+  last[i] = tx.last;
+  street[i] = tx.street;
+  city[i] = tx.city;
+  state[i] = tx.state;
+  job[i] = tx.job;
+  zip[i] = tx.zip;
+  city_pop[i] = tx.city_pop;
+  dob[i] = tx.dob;
+  gender[i] = tx.gender;
+  is_fraud[i] = tx.is_fraud;
+  trans_num[i] = tx.trans_num;
+  return true;
+}
+
+Transaction TransactionBatch::row(std::size_t i) const noexcept {
+  Transaction tx;
+  tx.time = time[i];
+  tx.unix_time = unix_time[i];
+  tx.cc_num = cc_num[i];
+  tx.amt_cents = amt_cents[i];
+  tx.lat = lat[i];
+  tx.lon = lon[i];
+  tx.merch_lat = merch_lat[i];
+  tx.merch_lon = merch_lon[i];
+  tx.merchant = merchant[i];
+  tx.category = category[i];
+  tx.first = first[i];
+  tx.last = last[i];
+  tx.street = street[i];
+  tx.city = city[i];
+  tx.state = state[i];
+  tx.job = job[i];
+  tx.zip = zip[i];
+  tx.city_pop = city_pop[i];
+  tx.dob = dob[i];
+  tx.gender = gender[i];
+  tx.is_fraud = is_fraud[i];
+  tx.trans_num = trans_num[i];
+  return tx;
+}
+
+std::uint64_t TransactionBatch::key(Field field, std::size_t i) const noexcept {
+  switch (field) {
+    case Field::kCcNum: return cc_num[i];
+    case Field::kMerchant: return merchant[i];
+    case Field::kCategory: return category[i];
+    case Field::kFirst: return first[i];
+    case Field::kLast: return last[i];
+    case Field::kStreet: return street[i];
+    case Field::kCity: return city[i];
+    case Field::kState: return state[i];
+    case Field::kJob: return job[i];
+    case Field::kZip: return zip[i];
+    case Field::kGender: return static_cast<unsigned char>(gender[i]);
+    default: return 0;
+  }
+}
+
+double haversine_km(double lat1, double lon1, double lat2, double lon2) noexcept {
+  constexpr double kEarthRadiusKm = 6371.0088;
+  constexpr double kRad = 3.14159265358979323846 / 180.0;
+  const double dlat = (lat2 - lat1) * kRad;
+  const double dlon = (lon2 - lon1) * kRad;
+  const double a = std::sin(dlat / 2) * std::sin(dlat / 2) +
+                   std::cos(lat1 * kRad) * std::cos(lat2 * kRad) * std::sin(dlon / 2) * std::sin(dlon / 2);
+  return 2 * kEarthRadiusKm * std::asin(std::sqrt(a > 1.0 ? 1.0 : a));  // NaN stays NaN
+}
+
+}  // namespace vigil

@@ -1,0 +1,1 @@
+# Sources of lib/score (owned by the score component).

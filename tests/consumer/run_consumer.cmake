@@ -1,0 +1,32 @@
+# Builds and runs one consumer project, as a downstream user would.
+#   cmake -DMODE=find_package|add_subdirectory -DVIGIL_SOURCE_DIR=… -DVIGIL_BINARY_DIR=…
+#         -DWORK_DIR=… -P run_consumer.cmake
+set(src ${VIGIL_SOURCE_DIR}/tests/consumer/${MODE})
+set(build ${WORK_DIR}/${MODE}-build)
+file(REMOVE_RECURSE ${build})
+set(extra "")
+if(MODE STREQUAL "find_package")
+  set(prefix ${WORK_DIR}/install)
+  file(REMOVE_RECURSE ${prefix})
+  execute_process(COMMAND ${CMAKE_COMMAND} --install ${VIGIL_BINARY_DIR} --prefix ${prefix}
+                  RESULT_VARIABLE rc)
+  if(rc)
+    message(FATAL_ERROR "install into ${prefix} failed")
+  endif()
+  set(extra -DCMAKE_PREFIX_PATH=${prefix})
+else()
+  set(extra -DVIGIL_SOURCE_DIR=${VIGIL_SOURCE_DIR})
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} -S ${src} -B ${build} -DCMAKE_BUILD_TYPE=Release ${extra}
+                RESULT_VARIABLE rc)
+if(rc)
+  message(FATAL_ERROR "configure of the ${MODE} consumer failed")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} --build ${build} -j 2 RESULT_VARIABLE rc)
+if(rc)
+  message(FATAL_ERROR "build of the ${MODE} consumer failed")
+endif()
+execute_process(COMMAND ${build}/consumer RESULT_VARIABLE rc)
+if(rc)
+  message(FATAL_ERROR "the ${MODE} consumer exited with ${rc}")
+endif()
