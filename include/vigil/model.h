@@ -23,6 +23,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "vigil/dictionary.h"
 #include "vigil/time.h"
@@ -223,6 +224,38 @@ class TransactionBatch {
 
  private:
   std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
+};
+
+/// Feature values of one batch: one aligned column of doubles per feature (column-major, like
+/// the batch itself), `rows()` valid rows, NaN for a missing value. Produced by the feature
+/// store, read by the scorer.
+class FeatureMatrix {
+ public:
+  FeatureMatrix() = default;
+  FeatureMatrix(std::size_t columns, std::size_t capacity) { reset(columns, capacity); }
+
+  /// Shapes the matrix; keeps the memory when the shape does not grow. Rows become 0.
+  void reset(std::size_t columns, std::size_t capacity) {
+    if (columns != cols_.size() || capacity > capacity_) {
+      cols_.clear();
+      cols_.reserve(columns);
+      for (std::size_t j = 0; j < columns; ++j) cols_.emplace_back(capacity);
+      capacity_ = capacity;
+    }
+    rows_ = 0;
+  }
+  std::size_t columns() const noexcept { return cols_.size(); }
+  std::size_t rows() const noexcept { return rows_; }
+  std::size_t capacity() const noexcept { return capacity_; }
+  void set_rows(std::size_t n) noexcept { rows_ = n; }
+  double* column(std::size_t j) noexcept { return cols_[j].data(); }
+  const double* column(std::size_t j) const noexcept { return cols_[j].data(); }
+  double at(std::size_t row, std::size_t col) const noexcept { return cols_[col][row]; }
+
+ private:
+  std::vector<detail::AlignedColumn<double>> cols_;
+  std::size_t rows_ = 0;
   std::size_t capacity_ = 0;
 };
 
