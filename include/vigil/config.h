@@ -45,9 +45,9 @@ struct FeatureSpec {
   Agg agg = Agg::kCount;
   std::optional<Field> field;  ///< aggregated field (required except for count)
   Micros window = 0;
-  Micros granularity = 0;      ///< 0: exact window; > 0: bucketed window of that bucket width
-  std::string events;          ///< "" (transactions) or "status:<value>" (status changes)
-  std::uint32_t line = 0;      ///< position in the config document, for error messages
+  Micros granularity = 0;  ///< 0: exact window; > 0: bucketed window of that bucket width
+  std::string events;      ///< "" (transactions) or "status:<value>" (status changes)
+  std::uint32_t line = 0;  ///< position in the config document, for error messages
   std::uint32_t column = 0;
 };
 
@@ -69,7 +69,7 @@ struct ModelSpec {
   struct Term {
     std::string feature;
     double weight = 0;
-    double mean = 0;   ///< standardization; identity when std == 1 and mean == 0
+    double mean = 0;  ///< standardization; identity when std == 1 and mean == 0
     double std = 1;
   };
   enum class Kind : std::uint8_t { kNone, kLogistic, kLinear };
@@ -95,8 +95,9 @@ struct FlagSpec {
 
 /// Feature store limits.
 struct StoreLimits {
-  Micros idle_ttl = 0;              ///< evict keys idle this long in event time; 0 = longest window
-  std::uint64_t memory_budget = 0;  ///< bytes; 0 = unbounded. Over budget, oldest-idle keys go first.
+  Micros idle_ttl = 0;  ///< evict keys idle this long in event time; 0 = longest window
+  std::uint64_t memory_budget =
+      0;  ///< bytes; 0 = unbounded. Over budget, oldest-idle keys go first.
   std::uint64_t status_index_size = 1 << 20;  ///< trans_num entries kept for status changes
 };
 

@@ -98,10 +98,10 @@ inline constexpr std::int8_t kUnlabelled = -1;
 /// NaN for coordinates, kNoStr for strings, 0 for zip / city_pop, kNoDate for dob,
 /// '\0' for gender, kUnlabelled for is_fraud, kNoUnixTime for unix_time.
 struct Transaction {
-  Micros time = 0;                    ///< event time (trans_date_trans_time, else unix_time)
+  Micros time = 0;                       ///< event time (trans_date_trans_time, else unix_time)
   std::int64_t unix_time = kNoUnixTime;  ///< the record's unix_time in seconds, as sent
   std::uint64_t cc_num = 0;
-  std::int64_t amt_cents = 0;         ///< amount in cents, exact
+  std::int64_t amt_cents = 0;  ///< amount in cents, exact
   double lat = std::numeric_limits<double>::quiet_NaN();
   double lon = std::numeric_limits<double>::quiet_NaN();
   double merch_lat = std::numeric_limits<double>::quiet_NaN();
@@ -116,9 +116,9 @@ struct Transaction {
   StrId job = kNoStr;
   std::uint32_t zip = 0;
   std::uint32_t city_pop = 0;
-  std::int32_t dob = kNoDate;         ///< days since the epoch
-  char gender = '\0';                 ///< 'F', 'M', or '\0' when missing
-  std::int8_t is_fraud = kUnlabelled; ///< 0, 1, or kUnlabelled
+  std::int32_t dob = kNoDate;          ///< days since the epoch
+  char gender = '\0';                  ///< 'F', 'M', or '\0' when missing
+  std::int8_t is_fraud = kUnlabelled;  ///< 0, 1, or kUnlabelled
   TransId trans_num;
 
   double amt() const noexcept { return static_cast<double>(amt_cents) / 100.0; }
@@ -133,7 +133,8 @@ class AlignedColumn {
   static constexpr std::size_t kAlign = 64;
   AlignedColumn() = default;
   explicit AlignedColumn(std::size_t capacity)
-      : data_(static_cast<T*>(::operator new(padded(capacity) * sizeof(T), std::align_val_t{kAlign}))),
+      : data_(static_cast<T*>(
+            ::operator new (padded(capacity) * sizeof(T), std::align_val_t{kAlign}))),
         capacity_(capacity) {
     for (std::size_t i = 0; i < padded(capacity); ++i) new (data_ + i) T();
   }
@@ -169,7 +170,7 @@ class AlignedColumn {
   void release() noexcept {
     if (data_ != nullptr) {
       static_assert(std::is_trivially_destructible_v<T>);
-      ::operator delete(data_, std::align_val_t{kAlign});
+      ::operator delete (data_, std::align_val_t{kAlign});
       data_ = nullptr;
     }
   }
@@ -261,10 +262,10 @@ class FeatureMatrix {
 
 /// A transaction's status changed (from a CDC update): e.g. processed → disputed.
 struct StatusChange {
-  TransId trans_num;       ///< the transaction whose status changed
-  Micros time = 0;         ///< when the change happened (event time)
-  StrId status = kNoStr;   ///< new status, interned (e.g. "disputed")
-  StrId previous = kNoStr; ///< old status when the source says so, else kNoStr
+  TransId trans_num;        ///< the transaction whose status changed
+  Micros time = 0;          ///< when the change happened (event time)
+  StrId status = kNoStr;    ///< new status, interned (e.g. "disputed")
+  StrId previous = kNoStr;  ///< old status when the source says so, else kNoStr
 };
 
 /// An entity (card, merchant, any key field) is flagged or unflagged.
@@ -300,9 +301,9 @@ inline constexpr ReasonCode kNoReason = 0xFFFF;
 /// The scorer's verdict on one transaction.
 struct Decision {
   static constexpr std::size_t kMaxReasons = 6;
-  std::int32_t score = 0;          ///< 0..1000
+  std::int32_t score = 0;  ///< 0..1000
   Action action = Action::kApprove;
-  std::uint8_t reason_count = 0;   ///< valid entries of reasons, strongest first
+  std::uint8_t reason_count = 0;  ///< valid entries of reasons, strongest first
   std::array<ReasonCode, kMaxReasons> reasons{};
   friend bool operator==(const Decision&, const Decision&) = default;
 };

@@ -21,13 +21,13 @@ namespace vigil {
 /// Broad category of an error; the message says precisely what went wrong.
 enum class ErrorCode : unsigned char {
   kOk = 0,
-  kInvalidArgument,  ///< a value or option is malformed or out of range
-  kParseError,       ///< text (config, rule expression, record) could not be parsed
-  kNotFound,         ///< a named thing (feature, field, rule) does not exist
-  kCorrupt,          ///< a snapshot or file failed its checksum or structure checks
-  kUnsupported,      ///< a valid request vigil does not implement (e.g. newer snapshot version)
-  kIoError,          ///< reading or writing a stream failed
-  kResourceExhausted ///< a configured limit (memory budget, record size) was hit
+  kInvalidArgument,   ///< a value or option is malformed or out of range
+  kParseError,        ///< text (config, rule expression, record) could not be parsed
+  kNotFound,          ///< a named thing (feature, field, rule) does not exist
+  kCorrupt,           ///< a snapshot or file failed its checksum or structure checks
+  kUnsupported,       ///< a valid request vigil does not implement (e.g. newer snapshot version)
+  kIoError,           ///< reading or writing a stream failed
+  kResourceExhausted  ///< a configured limit (memory budget, record size) was hit
 };
 
 /// Name of an error code, e.g. "parse_error".

@@ -1,1 +1,4 @@
-# Sources of lib/config (owned by the config component).
+target_sources(vigil PRIVATE
+  lib/config/json.cc
+  lib/config/config.cc
+  lib/config/default_config.cc)

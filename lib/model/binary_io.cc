@@ -27,7 +27,8 @@ constexpr std::uint64_t kMaxFrameBytes = std::uint64_t{1} << 40;
 
 std::uint32_t crc32c(std::string_view bytes, std::uint32_t crc) noexcept {
   crc = ~crc;
-  for (const char ch : bytes) crc = kCrcTable[(crc ^ static_cast<std::uint8_t>(ch)) & 0xFF] ^ (crc >> 8);
+  for (const char ch : bytes)
+    crc = kCrcTable[(crc ^ static_cast<std::uint8_t>(ch)) & 0xFF] ^ (crc >> 8);
   return ~crc;
 }
 
@@ -93,7 +94,8 @@ Status read_frame(std::istream& in, std::array<char, 4> magic, std::uint32_t max
   }
   char crc_bytes[4];
   if (!in.read(crc_bytes, 4)) {
-    return {ErrorCode::kCorrupt, absl::StrFormat("snapshot section '%s': truncated checksum", name)};
+    return {ErrorCode::kCorrupt,
+            absl::StrFormat("snapshot section '%s': truncated checksum", name)};
   }
   const std::uint32_t stored = BinaryReader(std::string_view(crc_bytes, 4)).u32();
   if (stored != crc32c(payload)) {

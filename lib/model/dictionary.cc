@@ -15,7 +15,10 @@ struct Dictionary::Impl {
   absl::flat_hash_map<std::string_view, StrId> ids;
   std::size_t bytes = 0;
 
-  Impl() { strings.emplace_back(); ids.emplace(std::string_view(strings.front()), kNoStr); }
+  Impl() {
+    strings.emplace_back();
+    ids.emplace(std::string_view(strings.front()), kNoStr);
+  }
 };
 
 Dictionary::Dictionary() : impl_(std::make_unique<Impl>()) {}

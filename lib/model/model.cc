@@ -6,11 +6,28 @@
 namespace vigil {
 namespace {
 
-constexpr std::string_view kFieldNames[kFieldCount] = {
-    "trans_date_trans_time", "cc_num", "merchant", "category", "amt",      "first",
-    "last",                  "gender", "street",   "city",     "state",    "zip",
-    "lat",                   "long",   "city_pop", "job",      "dob",      "trans_num",
-    "unix_time",             "merch_lat", "merch_long", "is_fraud"};
+constexpr std::string_view kFieldNames[kFieldCount] = {"trans_date_trans_time",
+                                                       "cc_num",
+                                                       "merchant",
+                                                       "category",
+                                                       "amt",
+                                                       "first",
+                                                       "last",
+                                                       "gender",
+                                                       "street",
+                                                       "city",
+                                                       "state",
+                                                       "zip",
+                                                       "lat",
+                                                       "long",
+                                                       "city_pop",
+                                                       "job",
+                                                       "dob",
+                                                       "trans_num",
+                                                       "unix_time",
+                                                       "merch_lat",
+                                                       "merch_long",
+                                                       "is_fraud"};
 
 }  // namespace
 
@@ -32,10 +49,8 @@ bool is_string_field(Field f) noexcept {
     case Field::kStreet:
     case Field::kCity:
     case Field::kState:
-    case Field::kJob:
-      return true;
-    default:
-      return false;
+    case Field::kJob: return true;
+    default: return false;
   }
 }
 
@@ -156,8 +171,9 @@ double haversine_km(double lat1, double lon1, double lat2, double lon2) noexcept
   constexpr double kRad = 3.14159265358979323846 / 180.0;
   const double dlat = (lat2 - lat1) * kRad;
   const double dlon = (lon2 - lon1) * kRad;
-  const double a = std::sin(dlat / 2) * std::sin(dlat / 2) +
-                   std::cos(lat1 * kRad) * std::cos(lat2 * kRad) * std::sin(dlon / 2) * std::sin(dlon / 2);
+  const double a =
+      std::sin(dlat / 2) * std::sin(dlat / 2) +
+      std::cos(lat1 * kRad) * std::cos(lat2 * kRad) * std::sin(dlon / 2) * std::sin(dlon / 2);
   return 2 * kEarthRadiusKm * std::asin(std::sqrt(a > 1.0 ? 1.0 : a));  // NaN stays NaN
 }
 

@@ -3,4 +3,5 @@ target_sources(vigil PRIVATE
   lib/model/time.cc
   lib/model/dictionary.cc
   lib/model/model.cc
-  lib/model/binary_io.cc)
+  lib/model/binary_io.cc
+  lib/model/text.cc)

@@ -53,7 +53,8 @@ CivilDate civil_from_days(std::int64_t z) noexcept {
 std::optional<Micros> parse_timestamp(std::string_view s) noexcept {
   int y, mo, d;
   if (!parse_ymd(s, y, mo, d)) return std::nullopt;
-  Micros t = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * kMicrosPerDay;
+  Micros t =
+      days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * kMicrosPerDay;
   if (s.size() == 10) return t;
   int h, mi, sec;
   if (s.size() < 19 || (s[10] != ' ' && s[10] != 'T') || !digits(s, 11, 2, h) || s[13] != ':' ||
@@ -84,7 +85,8 @@ std::optional<Micros> parse_timestamp(std::string_view s) noexcept {
 std::optional<std::int32_t> parse_date(std::string_view s) noexcept {
   int y, m, d;
   if (s.size() != 10 || !parse_ymd(s, y, m, d)) return std::nullopt;
-  return static_cast<std::int32_t>(days_from_civil(y, static_cast<unsigned>(m), static_cast<unsigned>(d)));
+  return static_cast<std::int32_t>(
+      days_from_civil(y, static_cast<unsigned>(m), static_cast<unsigned>(d)));
 }
 
 std::optional<Micros> parse_duration(std::string_view s) noexcept {
@@ -93,13 +95,20 @@ std::optional<Micros> parse_duration(std::string_view s) noexcept {
   if (ec != std::errc() || end == s.data() || n < 0) return std::nullopt;
   const std::string_view unit(end, static_cast<std::size_t>(s.data() + s.size() - end));
   Micros mult = 0;
-  if (unit == "us") mult = 1;
-  else if (unit == "ms") mult = 1000;
-  else if (unit == "s") mult = kMicrosPerSecond;
-  else if (unit == "m") mult = kMicrosPerMinute;
-  else if (unit == "h") mult = kMicrosPerHour;
-  else if (unit == "d") mult = kMicrosPerDay;
-  else return std::nullopt;
+  if (unit == "us")
+    mult = 1;
+  else if (unit == "ms")
+    mult = 1000;
+  else if (unit == "s")
+    mult = kMicrosPerSecond;
+  else if (unit == "m")
+    mult = kMicrosPerMinute;
+  else if (unit == "h")
+    mult = kMicrosPerHour;
+  else if (unit == "d")
+    mult = kMicrosPerDay;
+  else
+    return std::nullopt;
   if (n > std::numeric_limits<Micros>::max() / mult) return std::nullopt;
   return n * mult;
 }

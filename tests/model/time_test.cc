@@ -8,7 +8,8 @@ TEST_CASE("parse_timestamp: Sparkov and ISO forms", "[model][time]") {
   CHECK(parse_timestamp("1970-01-01 00:00:00") == Micros{0});
   CHECK(parse_timestamp("2019-01-01 00:00:18") == Micros{1546300818} * kMicrosPerSecond);
   CHECK(parse_timestamp("2019-01-01T00:00:18Z") == Micros{1546300818} * kMicrosPerSecond);
-  CHECK(parse_timestamp("2019-01-01T00:00:18.25Z") == Micros{1546300818} * kMicrosPerSecond + 250000);
+  CHECK(parse_timestamp("2019-01-01T00:00:18.25Z") ==
+        Micros{1546300818} * kMicrosPerSecond + 250000);
   CHECK(parse_timestamp("2019-01-01") == Micros{1546300800} * kMicrosPerSecond);
   CHECK(parse_timestamp("1969-12-31 23:59:59") == -kMicrosPerSecond);
   CHECK_FALSE(parse_timestamp("2019-02-29 00:00:00"));

@@ -1,0 +1,52 @@
+// Internal: a small JSON reader that keeps the line and column of every value.
+//
+// Configuration documents are small and read once, but their errors are read by people: every
+// message must point at the offending spot. simdjson (used on the hot ingest path) does not
+// report positions, so configs go through this reader instead. It accepts RFC 8259 JSON and
+// rejects duplicate object keys.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "vigil/status.h"
+
+namespace vigil::detail {
+
+struct JsonValue {
+  enum class Kind : std::uint8_t { kNull, kBool, kNumber, kString, kArray, kObject };
+  Kind kind = Kind::kNull;
+  bool boolean = false;
+  double number = 0;
+  std::string text;              ///< string contents (unescaped), or the number's source text
+  std::vector<JsonValue> items;  ///< array elements
+  std::vector<std::pair<std::string, JsonValue>> members;  ///< object members, in order
+  std::uint32_t line = 1;  ///< 1-based position of the value's first character
+  std::uint32_t column = 1;
+
+  const JsonValue* find(std::string_view key) const noexcept {
+    for (const auto& [k, v] : members) {
+      if (k == key) return &v;
+    }
+    return nullptr;
+  }
+  bool is_string() const noexcept { return kind == Kind::kString; }
+  bool is_number() const noexcept { return kind == Kind::kNumber; }
+  bool is_object() const noexcept { return kind == Kind::kObject; }
+  bool is_array() const noexcept { return kind == Kind::kArray; }
+};
+
+/// "string", "number", … for messages.
+std::string_view json_kind_name(JsonValue::Kind kind) noexcept;
+
+/// Parses a whole document; errors are kParseError with "line L, column C: …".
+Result<JsonValue> parse_json(std::string_view text);
+
+/// Appends `s` as a JSON string literal (with quotes and escapes).
+void append_json_string(std::string& out, std::string_view s);
+
+}  // namespace vigil::detail

@@ -1,0 +1,44 @@
+#include "model/text.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace vigil::detail {
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string_view closest_match(std::string_view name,
+                               std::span<const std::string_view> candidates) {
+  const std::size_t limit = std::clamp<std::size_t>(name.size() / 3, 1, 3);
+  std::string_view best;
+  std::size_t best_d = limit + 1;
+  for (const std::string_view c : candidates) {
+    const std::size_t d = edit_distance(name, c);
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+std::string did_you_mean(std::string_view name, std::span<const std::string_view> candidates) {
+  const std::string_view m = closest_match(name, candidates);
+  if (m.empty()) return {};
+  return " (did you mean '" + std::string(m) + "'?)";
+}
+
+}  // namespace vigil::detail
