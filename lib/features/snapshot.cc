@@ -1,0 +1,220 @@
+// Feature store snapshots: one frame "VGFS" (model/binary_io.h: magic, version, length,
+// payload, CRC-32C). The payload holds only primary state — each key's events, newest time
+// and bucket contents, the status index, the stream's watermark and counters — in sorted key
+// order, so equal states give equal bytes whatever the hash maps' iteration order. Running
+// sums, cursors, min / max queues and distinct maps are derived: restore() recomputes them
+// from the events, exactly (integer arithmetic), so a restored store continues bit for bit
+// like one that never stopped.
+#include <algorithm>
+#include <istream>
+#include <ostream>
+
+#include "absl/strings/str_format.h"
+#include "features/store_impl.h"
+#include "model/binary_io.h"
+
+namespace vigil {
+
+using features_detail::Bucket;
+using features_detail::i128;
+using features_detail::kNever;
+using features_detail::SlotKind;
+using features_detail::u128;
+
+namespace {
+
+constexpr std::array<char, 4> kMagic = {'V', 'G', 'F', 'S'};
+constexpr std::uint32_t kVersion = 1;
+
+void write_i128(detail::BinaryWriter& w, i128 v) {
+  w.u64(static_cast<std::uint64_t>(v));
+  w.u64(static_cast<std::uint64_t>(static_cast<u128>(v) >> 64));
+}
+i128 read_i128(detail::BinaryReader& r) {
+  const std::uint64_t lo = r.u64();
+  const std::uint64_t hi = r.u64();
+  return static_cast<i128>((static_cast<u128>(hi) << 64) | lo);
+}
+
+Status corrupt(std::string_view what) {
+  return {ErrorCode::kCorrupt, absl::StrFormat("feature store snapshot: %s", what)};
+}
+
+}  // namespace
+
+Status FeatureStore::Impl::snapshot(std::ostream& out) const {
+  detail::BinaryWriter w;
+  w.str(fingerprint);
+  w.svarint(watermark);
+  w.svarint(next_sweep);
+  w.varint(counters.late_in_order);
+  w.varint(counters.late_rejected);
+  w.varint(counters.late_as_arrival);
+  w.varint(counters.evicted_keys);
+  w.varint(counters.status_applied);
+  w.varint(counters.status_unknown);
+
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> keys;
+  for (const Group& g : groups) {
+    keys.assign(g.index.begin(), g.index.end());
+    std::sort(keys.begin(), keys.end());
+    w.varint(keys.size());
+    std::size_t bucket_total = 0;
+    for (const auto& b : g.buckets) bucket_total += b.count + 1;
+    for (const auto& [key, slot] : keys) {
+      const KeyState& s = g.states[slot];
+      w.varint(key);
+      w.svarint(s.newest);
+      w.u32(s.base);
+      const std::size_t n = s.ring.size() / g.stride;
+      w.varint(n);
+      Micros prev = s.newest;
+      for (std::size_t e = 0; e < n; ++e) {
+        // Times as deltas from the previous event (the first from `newest`): small varints.
+        const auto t = static_cast<Micros>(s.ring[e * g.stride]);
+        w.svarint(t - prev);
+        prev = t;
+        for (std::size_t k = 0; k < g.slots.size(); ++k) {
+          const std::uint64_t v = s.ring[e * g.stride + 1 + k];
+          switch (g.slots[k].kind) {
+            case SlotKind::kScaled: w.svarint(static_cast<std::int64_t>(v)); break;
+            case SlotKind::kKey: w.varint(v); break;
+            case SlotKind::kRaw: w.u64(v); break;
+          }
+        }
+      }
+      if (bucket_total > 0) {
+        const Bucket* bk = g.bucket_data[slot].get();
+        std::size_t used = 0;
+        for (std::size_t b = 0; b < bucket_total; ++b) used += bk[b].id != kNever ? 1 : 0;
+        w.varint(used);
+        for (std::size_t b = 0; b < bucket_total; ++b) {
+          if (bk[b].id == kNever) continue;
+          w.varint(b);
+          w.svarint(bk[b].id);
+          w.varint(bk[b].n);
+          w.varint(bk[b].nv);
+          w.svarint(bk[b].sum);
+          w.svarint(bk[b].mn);
+          w.svarint(bk[b].mx);
+          write_i128(w, bk[b].sq);
+        }
+      }
+    }
+  }
+
+  const std::size_t entries = index_stride ? index_ring.size() / index_stride : 0;
+  w.varint(entries);
+  w.varint(index_front);
+  for (std::size_t e = 0; e < entries; ++e) {
+    w.u64(index_ring[e * index_stride]);
+    for (std::uint32_t k = 1; k < index_stride; ++k) w.varint(index_ring[e * index_stride + k]);
+  }
+  return detail::write_frame(out, kMagic, kVersion, w.data());
+}
+
+Status FeatureStore::Impl::restore_into(std::istream& in) {
+  std::string payload;
+  std::uint32_t version = 0;
+  if (Status st = detail::read_frame(in, kMagic, kVersion, payload, version); !st.ok()) {
+    return st;
+  }
+  detail::BinaryReader r(payload);
+  if (r.str() != fingerprint) {
+    if (!r.ok()) return corrupt("truncated header");
+    return {ErrorCode::kInvalidArgument,
+            "feature store snapshot: written by a store with a different feature configuration "
+            "(features, lateness, late policy or limits differ)"};
+  }
+  watermark = r.svarint();
+  next_sweep = r.svarint();
+  counters.late_in_order = r.varint();
+  counters.late_rejected = r.varint();
+  counters.late_as_arrival = r.varint();
+  counters.evicted_keys = r.varint();
+  counters.status_applied = r.varint();
+  counters.status_unknown = r.varint();
+
+  std::vector<std::uint64_t> ev;
+  for (Group& g : groups) {
+    const std::uint64_t nkeys = r.count(4);
+    if (!r.ok()) return corrupt("truncated key table");
+    g.index.reserve(nkeys);
+    std::size_t bucket_total = 0;
+    for (const auto& b : g.buckets) bucket_total += b.count + 1;
+    bool first = true;
+    std::uint64_t last_key = 0;
+    for (std::uint64_t k = 0; k < nkeys; ++k) {
+      const std::uint64_t key = r.varint();
+      if (!r.ok()) return corrupt("truncated key");
+      if (!first && key <= last_key) return corrupt("keys out of order");
+      first = false;
+      last_key = key;
+      const std::uint32_t slot = new_key(g, key);
+      KeyState& s = g.states[slot];
+      s.newest = r.svarint();
+      s.base = r.u32();
+      const std::uint64_t n = r.count(1 + g.slots.size());
+      if (!r.ok()) return corrupt("truncated key state");
+      if (n > 0 && !g.ring) return corrupt("events for a key field that keeps none");
+      s.ring.set_capacity(std::max<std::size_t>(n * g.stride, g.stride * 2ull));
+      Micros prev = s.newest;
+      for (std::uint64_t e = 0; e < n; ++e) {
+        // Unsigned add: a corrupted delta must not be signed overflow.
+        const auto t = static_cast<Micros>(static_cast<std::uint64_t>(prev) +
+                                           static_cast<std::uint64_t>(r.svarint()));
+        if (e > 0 && t < prev) return corrupt("events out of time order");
+        prev = t;
+        s.ring.push_back(static_cast<std::uint64_t>(t));
+        for (std::size_t sl = 0; sl < g.slots.size(); ++sl) {
+          switch (g.slots[sl].kind) {
+            case SlotKind::kScaled:
+              s.ring.push_back(static_cast<std::uint64_t>(r.svarint()));
+              break;
+            case SlotKind::kKey: s.ring.push_back(r.varint()); break;
+            case SlotKind::kRaw: s.ring.push_back(r.u64()); break;
+          }
+        }
+        if (!r.ok()) return corrupt("truncated events");
+      }
+      if (n > 0 && prev > s.newest) return corrupt("event newer than its key's newest time");
+      charged += n * g.stride * 8;
+      if (bucket_total > 0) {
+        Bucket* bk = g.bucket_data[slot].get();
+        const std::uint64_t used = r.count(8);
+        for (std::uint64_t u = 0; u < used; ++u) {
+          const std::uint64_t b = r.varint();
+          if (!r.ok() || b >= bucket_total) return corrupt("bad bucket index");
+          bk[b].id = r.svarint();
+          bk[b].n = r.varint();
+          bk[b].nv = r.varint();
+          bk[b].sum = r.svarint();
+          bk[b].mn = r.svarint();
+          bk[b].mx = r.svarint();
+          bk[b].sq = read_i128(r);
+        }
+        if (!r.ok()) return corrupt("truncated buckets");
+      }
+      if (g.status == kNoStr && !g.windows.empty()) rebuild_sums(g, slot);
+    }
+  }
+
+  const std::uint64_t entries = r.count(8);
+  index_front = r.varint();
+  if (!r.ok()) return corrupt("truncated status index");
+  if (entries > 0 && index_fields.empty()) return corrupt("status index without status features");
+  if (entries > index_limit) return corrupt("status index larger than its limit");
+  index_ring.set_capacity(static_cast<std::size_t>(entries) * index_stride);
+  for (std::uint64_t e = 0; e < entries; ++e) {
+    const std::uint64_t hash = r.u64();
+    index_ring.push_back(hash);
+    for (std::uint32_t k = 1; k < index_stride; ++k) index_ring.push_back(r.varint());
+    index_map[hash] = index_front + e;
+    charged += index_stride * 8ull + 16;
+  }
+  if (!r.ok()) return corrupt("truncated status index");
+  if (!r.at_end()) return corrupt("trailing bytes");
+  return {};
+}
+
+}  // namespace vigil

@@ -1,0 +1,3 @@
+#include <catch2/catch.hpp>
+#include "vigil/features.h"
+TEST_CASE("placeholder2", "[features]") {}
