@@ -142,14 +142,21 @@ Runner add_generate(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--fraud-rate", args->options.fraud_rate,
                   "Fraction of transactions that are fraud, in [0, 0.5)")
-      ->check(CLI::Range(0.0, 0.4999999))
-      ->capture_default_str();
+      ->capture_default_str();  // range checked by GeneratorOptions::validate: [0, 0.5)
   cmd->add_option("--format", args->format, "Output format")
       ->check(CLI::IsMember({"csv", "ndjson"}))
       ->capture_default_str();
   cmd->add_flag("--with-events", args->options.with_events,
                 "Interleave dispute, flag and unflag records (NDJSON only)");
   cmd->add_option("--out", args->out, "Output file (default: stdout)");
+  cmd->footer(
+      "Formats: csv is the Kaggle fraudTrain.csv layout (leading index column, RFC 4180 "
+      "quoting); ndjson has one object per line with the same field names, plus event lines "
+      "{\"type\":\"status\"|\"flag\"|\"unflag\", ...} with --with-events (see "
+      "vigil/generate.h).\n\nExamples:\n"
+      "  vigil generate --cards 1000 --days 180 > train.csv\n"
+      "  vigil generate --cards 10000 --days 30 --seed 7 --format ndjson --with-events "
+      "--out stream.ndjson");
   return [args] { return run_generate(*args); };
 }
 

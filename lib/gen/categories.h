@@ -51,9 +51,9 @@ inline constexpr std::array<Category, kCategoryCount> kCategories = {{
     {"misc_net", 4.9, {0.55, 5, 0.7, 90, 1.0, false}, 915, {0, 0, 0, 790, 0.15, false}},
     {"misc_pos", 6.1, {0.55, 6, 0.7, 65, 1.0, false}, 250, {0, 0, 0, 240, 0.5, false}},
     {"personal_care", 7.0, {0.20, 4, 0.6, 42, 0.75, false}, 220, {0, 0, 0, 22, 0.3, false}},
-    {"shopping_net", 7.5, {0.60, 5, 0.6, 110, 1.0, false}, 1713, {0, 0, 0, 980, 0.15, false}},
-    {"shopping_pos", 9.0, {0.60, 6, 0.6, 90, 1.0, false}, 843, {0, 0, 0, 850, 0.18, false}},
-    {"travel", 3.1, {0.80, 5, 0.5, 380, 0.6, false}, 116, {0, 0, 0, 9, 0.4, false}},
+    {"shopping_net", 7.5, {0.60, 5, 0.6, 90, 1.0, false}, 1713, {0, 0, 0, 980, 0.15, false}},
+    {"shopping_pos", 9.0, {0.60, 6, 0.6, 80, 1.0, false}, 843, {0, 0, 0, 850, 0.18, false}},
+    {"travel", 3.1, {0.80, 5, 0.5, 400, 0.5, false}, 116, {0, 0, 0, 9, 0.4, false}},
 }};
 
 }  // namespace vigil::gen

@@ -322,8 +322,8 @@ struct Generator::Impl {
       card.lon = home.lon;
       card.job = dict.intern(kJobs[rng.below(kJobs.size())]);
       const double age_years = std::clamp(rng.normal(46, 17), 18.0, 90.99);
-      card.dob =
-          static_cast<std::int32_t>(start_day - static_cast<std::int64_t>(age_years * 365.2425));
+      card.dob = static_cast<std::int32_t>(
+          start_day - static_cast<std::int64_t>(std::ceil(age_years * 365.2425)));
       card.rate = std::clamp(rng.lognormal(kRateMedian, kRateSigma), kMinRate, kMaxRate);
       card.spend = rng.lognormal(1.0, kSpendSigma);
       card.night_owl = rng.chance(kNightOwlShare);
