@@ -38,8 +38,13 @@ void print_summary(const Generator& gen, const std::vector<std::uint64_t>& per_c
   const GeneratorStats& s = gen.stats();
   const double rate =
       s.transactions == 0 ? 0.0 : static_cast<double>(s.fraud_transactions) / s.transactions;
-  std::fprintf(stderr, "vigil generate: %llu transactions, %llu cards, %zu merchants\n",
+  const std::uint64_t events = s.status_changes + s.flags + s.unflags;
+  std::fprintf(stderr,
+               "vigil generate: %llu rows (%llu transactions, %llu events), %llu cards, %zu "
+               "merchants\n",
+               static_cast<unsigned long long>(s.transactions + events),
                static_cast<unsigned long long>(s.transactions),
+               static_cast<unsigned long long>(events),
                static_cast<unsigned long long>(gen.options().cards), gen.merchant_count());
   std::fprintf(stderr, "  fraud: %llu transactions (%.3f%%)\n",
                static_cast<unsigned long long>(s.fraud_transactions), 100.0 * rate);

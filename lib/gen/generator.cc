@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -101,15 +103,35 @@ constexpr std::array<CardShape, 10> kCardShapes = {{
     {12, "50", 8},    // Maestro
 }};
 
+// Cumulative weights for Rng::pick.
 template <std::size_t N>
-std::array<double, N> cumulative(const std::array<double, N>& weights) {
+constexpr std::array<double, N> cumulative(const std::array<double, N>& weights) {
   std::array<double, N> out{};
   double sum = 0;
   for (std::size_t i = 0; i < N; ++i) out[i] = sum += weights[i];
   return out;
 }
 
-// Rounds to `decimals` places so that the stored double is exactly what the text shows.
+constexpr std::array<double, kCardShapes.size()> card_shape_weights() {
+  std::array<double, kCardShapes.size()> w{};
+  for (std::size_t i = 0; i < kCardShapes.size(); ++i) w[i] = kCardShapes[i].weight;
+  return w;
+}
+
+constexpr std::array<double, kCategoryCount> fraud_category_weights() {
+  std::array<double, kCategoryCount> w{};
+  for (std::size_t i = 0; i < kCategoryCount; ++i) w[i] = kCategories[i].fraud_weight;
+  return w;
+}
+
+constexpr auto kHourCdf = cumulative(kHourWeights);
+constexpr auto kNightOwlHourCdf = cumulative(kNightOwlHourWeights);
+constexpr auto kFraudHourCdf = cumulative(kFraudHourWeights);
+constexpr auto kCardShapeCdf = cumulative(card_shape_weights());
+constexpr auto kFraudCategoryCdf = cumulative(fraud_category_weights());
+
+// Rounds to a multiple of 1 / scale, so that the stored double is exactly the number the text
+// shows (scale 1e6: six decimals).
 double round_to(double x, double scale) { return std::round(x * scale) / scale; }
 
 // Sparkov's amounts start at $1.00; lower draws (the tails of the normal models) are spread
@@ -206,16 +228,10 @@ struct Generator::Impl {
         id_state(o.seed ^ 0x7472616E735F6E75ULL),  // "trans_nu": ids get their own stream
         end(o.start + o.days * kMicrosPerDay),
         start_second_of_day(floor_div(o.start, kMicrosPerSecond) -
-                            floor_div(o.start, kMicrosPerDay) * kSecondsPerDay),
-        hour_cdf(cumulative(kHourWeights)),
-        night_owl_hour_cdf(cumulative(kNightOwlHourWeights)),
-        fraud_hour_cdf(cumulative(kFraudHourWeights)) {
-    std::array<double, kCategoryCount> fraud_weights{};
+                            floor_div(o.start, kMicrosPerDay) * kSecondsPerDay) {
     for (std::size_t c = 0; c < kCategoryCount; ++c) {
       category_ids[c] = dict.intern(kCategories[c].name);
-      fraud_weights[c] = kCategories[c].fraud_weight;
     }
-    fraud_category_cdf = cumulative(fraud_weights);
     disputed = dict.intern("disputed");
     reported_stolen = dict.intern("reported stolen");
     merchant_under_review = dict.intern("merchant under review");
@@ -226,15 +242,28 @@ struct Generator::Impl {
 
   // ---- the world ----------------------------------------------------------------------------
 
+  // Faker's company formats. Random draws happen in separate statements: the evaluation
+  // order of function arguments is unspecified, and the stream must not depend on the compiler.
   std::string company_name() {
-    auto part = [&] { return kCompanyNameParts[rng.below(kCompanyNameParts.size())]; };
     static constexpr std::array<std::string_view, 6> kSuffixes = {"Inc", "LLC",   "Ltd",
                                                                   "PLC", "Group", "and Sons"};
-    switch (rng.below(3)) {
-      case 0: return absl::StrFormat("fraud_%s %s", part(), kSuffixes[rng.below(6)]);
-      case 1: return absl::StrFormat("fraud_%s-%s", part(), part());
-      default: return absl::StrFormat("fraud_%s, %s and %s", part(), part(), part());
+    auto part = [&] { return kCompanyNameParts[rng.below(kCompanyNameParts.size())]; };
+    const std::uint64_t format = rng.below(3);
+    std::string name = "fraud_";
+    name += part();
+    if (format == 0) {
+      name += ' ';
+      name += kSuffixes[rng.below(kSuffixes.size())];
+    } else if (format == 1) {
+      name += '-';
+      name += part();
+    } else {
+      name += ", ";
+      name += part();
+      name += " and ";
+      name += part();
     }
+    return name;
   }
 
   void make_merchants() {
@@ -258,10 +287,7 @@ struct Generator::Impl {
   }
 
   std::uint64_t card_number() {
-    std::array<double, kCardShapes.size()> weights{};
-    for (std::size_t i = 0; i < kCardShapes.size(); ++i) weights[i] = kCardShapes[i].weight;
-    static const auto kShapeCdf = cumulative(weights);
-    const CardShape& shape = kCardShapes[rng.pick(kShapeCdf)];
+    const CardShape& shape = kCardShapes[rng.pick(kCardShapeCdf)];
     std::array<int, 19> digits{};
     int n = 0;
     for (char ch : shape.prefix) digits[n++] = ch - '0';
@@ -280,8 +306,8 @@ struct Generator::Impl {
   }
 
   std::string street_address() {
-    // Faker's shape: "561 Perry Cove", "43039 Riley Greens Suite 393", "9443 Cynthia Court Apt.
-    // 038".
+    // Faker's shape: "561 Perry Cove", "43039 Riley Greens Suite 393", "9443 Cynthia Court
+    // Apt. 038".
     std::string s;
     const int number_digits = 3 + static_cast<int>(rng.below(3));
     s += static_cast<char>('1' + rng.below(9));
@@ -468,8 +494,8 @@ struct Generator::Impl {
     scratch.clear();
     for (std::uint32_t i = 0; i < b.size; ++i) {
       const int day = std::min(b.day + static_cast<int>(rng.below(b.span_days)), options.days - 1);
-      const Micros t = time_at(day, second_of_day(fraud_hour_cdf));
-      const std::size_t category = rng.pick(fraud_category_cdf);
+      const Micros t = time_at(day, second_of_day(kFraudHourCdf));
+      const std::size_t category = rng.pick(kFraudCategoryCdf);
       const std::int64_t cents = to_cents(sample_dollars(kCategories[category].fraud, rng), rng);
       const bool far = b.remote && rng.chance(kRemoteTransactionChance);
       Sequenced& s = new_transaction(card, category, t, cents, far ? away.lat : card.lat,
@@ -515,7 +541,8 @@ struct Generator::Impl {
     const bool on_trip = day < card.trip_end_day;
     const double rate = card.rate * weekday_weight * (on_trip ? kTripRateFactor : 1.0);
     const std::uint32_t n = rng.poisson(rate);
-    const std::span<const double> hours = card.night_owl ? night_owl_hour_cdf : hour_cdf;
+    const std::span<const double> hours = card.night_owl ? std::span<const double>(kNightOwlHourCdf)
+                                                         : std::span<const double>(kHourCdf);
     for (std::uint32_t i = 0; i < n; ++i) {
       const Micros t = time_at(day, second_of_day(hours));
       std::size_t category;
@@ -584,8 +611,6 @@ struct Generator::Impl {
   std::uint64_t id_state;
   Micros end;
   std::int64_t start_second_of_day;
-  std::array<double, 24> hour_cdf, night_owl_hour_cdf, fraud_hour_cdf;
-  std::array<double, kCategoryCount> fraud_category_cdf{};
   std::array<StrId, kCategoryCount> category_ids{};
   StrId disputed = kNoStr, reported_stolen = kNoStr, merchant_under_review = kNoStr;
   std::array<std::vector<StrId>, kCategoryCount> merchants;
