@@ -1,0 +1,449 @@
+#include "ingest/builder.h"
+
+#include <array>
+#include <cmath>
+#include <limits>
+
+#include "absl/strings/str_format.h"
+#include "ingest/values.h"
+
+namespace vigil::ingest {
+namespace {
+
+constexpr std::string_view kSlotNames[kSlotCount - kFieldCount] = {
+    "type", "status", "previous", "time", "entity", "id", "reason", "until"};
+
+std::string_view kind_name(ValueKind k) noexcept {
+  switch (k) {
+    case ValueKind::kNull: return "null";
+    case ValueKind::kString: return "a string";
+    case ValueKind::kNumber: return "a number";
+    case ValueKind::kBool: return "a boolean";
+    case ValueKind::kText: return "text";
+    case ValueKind::kOther: return "an object or array";
+  }
+  return "?";
+}
+
+// |amt| above 1e12 currency units is not a card transaction but corrupt data.
+constexpr std::int64_t kMaxAmountCents = 100'000'000'000'000;  // 1e12 × 100
+// unix_time and fractional seconds as µs: ±292k years fit; bound to the timestamp range.
+constexpr std::int64_t kMaxMicros = std::numeric_limits<std::int64_t>::max() / 2;
+
+}  // namespace
+
+std::string_view slot_name(std::uint8_t slot) noexcept {
+  if (slot < kFieldCount) return field_name(static_cast<Field>(slot));
+  if (slot < kSlotCount) return kSlotNames[slot - kFieldCount];
+  return "";
+}
+
+KeyTable::KeyTable(const Schema& schema) : entries_(kSize) {
+  for (const auto& [name, field] : schema.names()) insert(name, slot_of(field));
+  for (std::uint8_t s = kFieldCount; s < kSlotCount; ++s) {
+    // Event members are fixed vigil names; a schema alias of the same spelling wins.
+    if (find(slot_name(s)) == kSlotNone) insert(slot_name(s), s);
+  }
+}
+
+void KeyTable::insert(std::string_view name, std::uint8_t slot) {
+  if (name.empty() || name.size() > kMaxKey) return;
+  for (std::size_t i = hash(name);; i = (i + 1) & kMask) {
+    Entry& e = entries_[i];
+    if (e.len == 0 ||
+        (e.len == name.size() && std::memcmp(e.name, name.data(), name.size()) == 0)) {
+      std::memcpy(e.name, name.data(), name.size());
+      e.len = static_cast<std::uint8_t>(name.size());
+      e.slot = slot;
+      return;
+    }
+  }
+}
+
+bool RecordBuilder::fail(RejectKind kind, std::string_view field, std::string reason) {
+  error_.kind = kind;
+  error_.field.assign(field);
+  error_.reason = std::move(reason);
+  return false;
+}
+
+bool RecordBuilder::fail_slot(RejectKind kind, std::uint8_t slot, std::string reason) {
+  return fail(kind, slot_name(slot), std::move(reason));
+}
+
+bool RecordBuilder::get_string(const Row& row, std::uint8_t slot, bool required, bool allow_number,
+                               std::string_view& out) {
+  out = {};
+  if (!row.has_value(slot)) {
+    if (!required) return true;
+    return fail_slot(RejectKind::kMissingField, slot,
+                     absl::StrFormat("missing required field %s", slot_name(slot)));
+  }
+  const Value& v = row[slot];
+  switch (v.kind) {
+    case ValueKind::kString: break;
+    case ValueKind::kText:
+      if (const std::size_t bad = first_invalid_utf8(v.text); bad != v.text.size()) {
+        return fail_slot(
+            RejectKind::kInvalidUtf8, slot,
+            absl::StrFormat("%s: invalid UTF-8 at byte %u of the value", slot_name(slot), bad));
+      }
+      break;
+    case ValueKind::kNumber:
+      if (allow_number) break;
+      [[fallthrough]];
+    default:
+      return fail_slot(
+          RejectKind::kWrongType, slot,
+          absl::StrFormat("%s: expected a string, got %s", slot_name(slot), kind_name(v.kind)));
+  }
+  if (v.text.size() > limits_.max_string_bytes) {
+    return fail_slot(RejectKind::kTooLarge, slot,
+                     absl::StrFormat("%s is %u bytes, limit %u", slot_name(slot), v.text.size(),
+                                     limits_.max_string_bytes));
+  }
+  out = v.text;
+  if (required && trim(out).empty()) {
+    return fail_slot(RejectKind::kMissingField, slot,
+                     absl::StrFormat("required field %s is empty", slot_name(slot)));
+  }
+  return true;
+}
+
+bool RecordBuilder::numeric_kind(const Row& row, std::uint8_t slot) {
+  const ValueKind k = row[slot].kind;
+  if (k == ValueKind::kNumber || k == ValueKind::kString || k == ValueKind::kText) return true;
+  return fail_slot(RejectKind::kWrongType, slot,
+                   absl::StrFormat("%s: expected a number, got %s", slot_name(slot), kind_name(k)));
+}
+
+bool RecordBuilder::get_scaled(const Row& row, std::uint8_t slot, int scale, std::int64_t max_abs,
+                               std::int64_t& out, bool& present) {
+  present = row.has_value(slot);
+  if (!present) return true;
+  if (!numeric_kind(row, slot)) return false;
+  const std::string_view text = row[slot].text;
+  switch (parse_scaled(text, scale, max_abs, out)) {
+    case NumError::kOk: return true;
+    case NumError::kNotNumber:
+      return fail_slot(
+          RejectKind::kWrongType, slot,
+          absl::StrFormat("%s: not a decimal number: %s", slot_name(slot), quote(text)));
+    case NumError::kNonFinite:
+      return fail_slot(RejectKind::kOutOfRange, slot,
+                       absl::StrFormat("%s: non-finite value %s", slot_name(slot), quote(text)));
+    case NumError::kRange: break;
+  }
+  return fail_slot(RejectKind::kOutOfRange, slot,
+                   absl::StrFormat("%s: %s out of range", slot_name(slot), quote(text)));
+}
+
+bool RecordBuilder::get_unsigned(const Row& row, std::uint8_t slot, std::uint64_t max,
+                                 std::uint64_t& out, bool& present) {
+  present = row.has_value(slot);
+  if (!present) return true;
+  if (!numeric_kind(row, slot)) return false;
+  const std::string_view text = row[slot].text;
+  switch (parse_unsigned(text, max, out)) {
+    case NumError::kOk: return true;
+    case NumError::kRange:
+      return fail_slot(
+          RejectKind::kOutOfRange, slot,
+          absl::StrFormat("%s: %s out of range [0, %u]", slot_name(slot), quote(text), max));
+    default: break;
+  }
+  return fail_slot(
+      RejectKind::kWrongType, slot,
+      absl::StrFormat("%s: not a non-negative integer: %s", slot_name(slot), quote(text)));
+}
+
+bool RecordBuilder::get_coordinate(const Row& row, std::uint8_t slot, double bound, double& out) {
+  if (!row.has_value(slot)) return true;  // stays NaN: missing
+  if (!numeric_kind(row, slot)) return false;
+  const std::string_view text = row[slot].text;
+  double v = 0;
+  switch (parse_double(text, v)) {
+    case NumError::kOk: break;
+    case NumError::kNotNumber:
+      return fail_slot(RejectKind::kWrongType, slot,
+                       absl::StrFormat("%s: not a number: %s", slot_name(slot), quote(text)));
+    case NumError::kNonFinite:
+      return fail_slot(RejectKind::kOutOfRange, slot,
+                       absl::StrFormat("%s: non-finite value %s", slot_name(slot), quote(text)));
+    case NumError::kRange:
+      return fail_slot(RejectKind::kOutOfRange, slot,
+                       absl::StrFormat("%s %s out of range [%g, %g]", slot_name(slot), quote(text),
+                                       -bound, bound));
+  }
+  if (!(v >= -bound && v <= bound)) {
+    return fail_slot(RejectKind::kOutOfRange, slot,
+                     absl::StrFormat("%s %s out of range [%g, %g]", slot_name(slot),
+                                     std::string(trim(text)), -bound, bound));
+  }
+  out = v;
+  return true;
+}
+
+bool RecordBuilder::get_time(const Row& row, std::uint8_t slot, Micros& out, bool& present) {
+  present = row.has_value(slot);
+  if (!present) return true;
+  const Value& v = row[slot];
+  if (v.kind != ValueKind::kNumber && v.kind != ValueKind::kString && v.kind != ValueKind::kText) {
+    return fail_slot(
+        RejectKind::kWrongType, slot,
+        absl::StrFormat("%s: expected a timestamp, got %s", slot_name(slot), kind_name(v.kind)));
+  }
+  const std::string_view text = trim(v.text);
+  if (v.kind != ValueKind::kNumber) {
+    if (const auto t = parse_timestamp(text)) {
+      out = *t;
+      return true;
+    }
+  }
+  switch (parse_epoch(text, out)) {
+    case NumError::kOk: return true;
+    case NumError::kRange:
+    case NumError::kNonFinite:
+      return fail_slot(RejectKind::kOutOfRange, slot,
+                       absl::StrFormat("%s: %s out of range", slot_name(slot), quote(text)));
+    case NumError::kNotNumber: break;
+  }
+  // Date-shaped text that parse_timestamp refused names an impossible date or time.
+  const bool date_shaped = text.size() >= 10 && text[4] == '-' && text[7] == '-';
+  return fail_slot(date_shaped ? RejectKind::kOutOfRange : RejectKind::kWrongType, slot,
+                   absl::StrFormat("%s: not a valid timestamp: %s", slot_name(slot), quote(text)));
+}
+
+bool RecordBuilder::event_type(const Row& row, EventType& type) {
+  type = EventType::kTransaction;
+  std::string_view t;
+  if (!get_string(row, kSlotType, false, false, t)) return false;
+  if (t.empty() || t == "transaction") return true;
+  if (t == "status") {
+    type = EventType::kStatus;
+  } else if (t == "flag") {
+    type = EventType::kFlag;
+  } else if (t == "unflag") {
+    type = EventType::kUnflag;
+  } else {
+    return fail_slot(RejectKind::kUnsupported, kSlotType,
+                     absl::StrFormat("unknown event type %s (expected transaction, status, flag "
+                                     "or unflag)",
+                                     quote(t)));
+  }
+  return true;
+}
+
+bool RecordBuilder::transaction(const Row& row, Transaction& tx) {
+  tx = Transaction{};
+  std::string_view id;
+  if (!get_string(row, slot_of(Field::kTransNum), true, true, id)) return false;
+  id = trim(id);
+  if (const auto t = TransId::from(id)) {
+    tx.trans_num = *t;
+  } else {
+    return fail(RejectKind::kTooLarge, "trans_num",
+                absl::StrFormat("trans_num is %u bytes, limit %u", id.size(), TransId::kMaxSize));
+  }
+
+  bool present = false;
+  std::uint64_t cc = 0;
+  if (!get_unsigned(row, slot_of(Field::kCcNum), std::numeric_limits<std::uint64_t>::max(), cc,
+                    present)) {
+    return false;
+  }
+  if (!present) return fail(RejectKind::kMissingField, "cc_num", "missing required field cc_num");
+  if (cc == 0) return fail(RejectKind::kOutOfRange, "cc_num", "cc_num must not be 0");
+  tx.cc_num = cc;
+
+  if (!get_scaled(row, slot_of(Field::kAmt), 2, kMaxAmountCents, tx.amt_cents, present)) {
+    return false;
+  }
+  if (!present) return fail(RejectKind::kMissingField, "amt", "missing required field amt");
+
+  bool has_time = false;
+  if (!get_time(row, slot_of(Field::kTransDateTransTime), tx.time, has_time)) return false;
+  std::int64_t unix_micros = 0;
+  bool has_unix = false;
+  if (!get_scaled(row, slot_of(Field::kUnixTime), 6, kMaxMicros, unix_micros, has_unix)) {
+    return false;
+  }
+  if (has_unix) {
+    tx.unix_time = floor_div(unix_micros, kMicrosPerSecond);
+    if (!has_time) tx.time = unix_micros;
+  } else if (!has_time) {
+    return fail(RejectKind::kMissingField, "trans_date_trans_time",
+                "missing required time: neither trans_date_trans_time nor unix_time");
+  }
+
+  static constexpr Field kStrings[] = {Field::kMerchant, Field::kCategory, Field::kFirst,
+                                       Field::kLast,     Field::kStreet,   Field::kCity,
+                                       Field::kState,    Field::kJob};
+  std::array<std::string_view, std::size(kStrings)> strings;
+  for (std::size_t i = 0; i < std::size(kStrings); ++i) {
+    if (!get_string(row, slot_of(kStrings[i]), false, false, strings[i])) return false;
+  }
+
+  std::uint64_t u = 0;
+  if (!get_unsigned(row, slot_of(Field::kZip), std::numeric_limits<std::uint32_t>::max(), u,
+                    present)) {
+    return false;
+  }
+  if (present) tx.zip = static_cast<std::uint32_t>(u);
+  if (!get_unsigned(row, slot_of(Field::kCityPop), std::numeric_limits<std::uint32_t>::max(), u,
+                    present)) {
+    return false;
+  }
+  if (present) tx.city_pop = static_cast<std::uint32_t>(u);
+
+  if (!get_coordinate(row, slot_of(Field::kLat), 90, tx.lat) ||
+      !get_coordinate(row, slot_of(Field::kLong), 180, tx.lon) ||
+      !get_coordinate(row, slot_of(Field::kMerchLat), 90, tx.merch_lat) ||
+      !get_coordinate(row, slot_of(Field::kMerchLong), 180, tx.merch_lon)) {
+    return false;
+  }
+
+  std::string_view s;
+  if (!get_string(row, slot_of(Field::kDob), false, false, s)) return false;
+  if (!trim(s).empty()) {
+    const auto d = parse_date(trim(s));
+    if (!d) {
+      return fail(RejectKind::kOutOfRange, "dob",
+                  absl::StrFormat("dob: not a valid YYYY-MM-DD date: %s", quote(s)));
+    }
+    tx.dob = *d;
+  }
+
+  if (!get_string(row, slot_of(Field::kGender), false, false, s)) return false;
+  s = trim(s);
+  if (s == "M" || s == "F") {
+    tx.gender = s[0];
+  } else if (!s.empty()) {
+    return fail(RejectKind::kOutOfRange, "gender",
+                absl::StrFormat("gender must be 'M' or 'F', got %s", quote(s)));
+  }
+
+  const std::uint8_t fraud = slot_of(Field::kIsFraud);
+  if (row.has_value(fraud)) {
+    const Value& v = row[fraud];
+    const std::string_view t = trim(v.text);
+    if (v.kind == ValueKind::kOther) {
+      return fail(
+          RejectKind::kWrongType, "is_fraud",
+          absl::StrFormat("is_fraud: expected 0/1 or a boolean, got %s", kind_name(v.kind)));
+    }
+    if (t == "1" || t == "true") {
+      tx.is_fraud = 1;
+    } else if (t == "0" || t == "false") {
+      tx.is_fraud = 0;
+    } else if (!t.empty()) {
+      return fail(RejectKind::kOutOfRange, "is_fraud",
+                  absl::StrFormat("is_fraud must be 0 or 1, got %s", quote(t)));
+    }
+  }
+
+  // All checks passed: only now touch the dictionary.
+  StrId* const ids[] = {&tx.merchant, &tx.category, &tx.first, &tx.last,
+                        &tx.street,   &tx.city,     &tx.state, &tx.job};
+  for (std::size_t i = 0; i < std::size(kStrings); ++i) {
+    *ids[i] = strings[i].empty() ? kNoStr : dict_.intern(strings[i]);
+  }
+  return true;
+}
+
+std::string_view RecordBuilder::status_text(const Row& row) noexcept {
+  if (!row.has_value(kSlotStatus)) return {};
+  const Value& v = row[kSlotStatus];
+  if (v.kind != ValueKind::kString && v.kind != ValueKind::kText) return {};
+  return trim(v.text);
+}
+
+bool RecordBuilder::get_event_time(const Row& row, std::optional<Micros> fallback, Micros& out) {
+  bool present = false;
+  if (!get_time(row, kSlotTime, out, present)) return false;
+  if (present) return true;
+  if (fallback) {
+    out = *fallback;
+    return true;
+  }
+  return fail_slot(RejectKind::kMissingField, kSlotTime, "missing required field time");
+}
+
+bool RecordBuilder::status(const Row& now, const Row* before, std::optional<Micros> fallback_time,
+                           StatusChange& out) {
+  out = StatusChange{};
+  std::string_view id;
+  if (!get_string(now, slot_of(Field::kTransNum), true, true, id)) return false;
+  id = trim(id);
+  const auto t = TransId::from(id);
+  if (!t) {
+    return fail(RejectKind::kTooLarge, "trans_num",
+                absl::StrFormat("trans_num is %u bytes, limit %u", id.size(), TransId::kMaxSize));
+  }
+  out.trans_num = *t;
+  std::string_view status, previous;
+  if (!get_string(now, kSlotStatus, true, false, status)) return false;
+  if (!get_string(now, kSlotPrevious, false, false, previous)) return false;
+  if (previous.empty() && before != nullptr) {
+    if (!get_string(*before, kSlotStatus, false, false, previous)) return false;
+  }
+  if (!get_event_time(now, fallback_time, out.time)) return false;
+  out.status = dict_.intern(trim(status));
+  out.previous = trim(previous).empty() ? kNoStr : dict_.intern(trim(previous));
+  return true;
+}
+
+bool RecordBuilder::flag(const Row& row, bool flagged, std::optional<Micros> fallback_time,
+                         FlagChange& out) {
+  out = FlagChange{};
+  out.flagged = flagged;
+  std::string_view entity;
+  if (!get_string(row, kSlotEntity, true, false, entity)) return false;
+  entity = trim(entity);
+  const std::uint8_t slot = keys_.find(entity);
+  if (slot >= kFieldCount || !is_key_field(static_cast<Field>(slot))) {
+    return fail_slot(RejectKind::kOutOfRange, kSlotEntity,
+                     absl::StrFormat("entity %s is not a key field (cc_num, merchant, category, "
+                                     "state, zip, city, job, first, last, street, gender)",
+                                     quote(entity)));
+  }
+  out.entity = static_cast<Field>(slot);
+  std::string_view id;
+  if (!get_string(row, kSlotId, true, true, id)) return false;
+  id = trim(id);
+  std::uint64_t key = 0;
+  switch (out.entity) {
+    case Field::kCcNum:
+    case Field::kZip: {
+      const std::uint64_t max = out.entity == Field::kZip
+                                    ? std::numeric_limits<std::uint32_t>::max()
+                                    : std::numeric_limits<std::uint64_t>::max();
+      const NumError e = parse_unsigned(id, max, key);
+      if (e != NumError::kOk || (out.entity == Field::kCcNum && key == 0)) {
+        return fail_slot(
+            e == NumError::kNotNumber ? RejectKind::kWrongType : RejectKind::kOutOfRange, kSlotId,
+            absl::StrFormat("id %s is not a valid %s", quote(id), field_name(out.entity)));
+      }
+      break;
+    }
+    case Field::kGender:
+      if (id != "M" && id != "F") {
+        return fail_slot(RejectKind::kOutOfRange, kSlotId,
+                         absl::StrFormat("gender id must be 'M' or 'F', got %s", quote(id)));
+      }
+      key = static_cast<unsigned char>(id[0]);
+      break;
+    default: break;  // a string field: interned below, once the record is known good
+  }
+  std::string_view reason;
+  if (!get_string(row, kSlotReason, false, false, reason)) return false;
+  bool has_until = false;
+  if (!get_time(row, kSlotUntil, out.until, has_until)) return false;
+  if (!get_event_time(row, fallback_time, out.time)) return false;
+  if (is_string_field(out.entity)) key = dict_.intern(id);
+  out.key = key;
+  out.reason = reason.empty() ? kNoStr : dict_.intern(reason);
+  return true;
+}
+
+}  // namespace vigil::ingest

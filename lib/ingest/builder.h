@@ -1,0 +1,69 @@
+// RecordBuilder: the one place where a Row of raw texts becomes a Transaction, StatusChange or
+// FlagChange, with every validation rule and every rejection reason of the ingestor.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "ingest/row.h"
+#include "vigil/dictionary.h"
+#include "vigil/ingest.h"
+#include "vigil/model.h"
+
+namespace vigil::ingest {
+
+/// Why a record was rejected. Reused across records so its strings keep their capacity.
+struct RecordError {
+  RejectKind kind = RejectKind::kMalformed;
+  std::string field;
+  std::string reason;
+};
+
+/// What a record stands for, from its "type" member (absent: a transaction).
+enum class EventType : std::uint8_t { kTransaction, kStatus, kFlag, kUnflag };
+
+class RecordBuilder {
+ public:
+  RecordBuilder(Dictionary& dictionary, const IngestLimits& limits, const KeyTable& keys)
+      : dict_(dictionary), limits_(limits), keys_(keys) {}
+
+  /// The record's type; false (error set) for an unknown "type".
+  bool event_type(const Row& row, EventType& type);
+  /// Validates every field, then interns the strings (so a rejected record adds nothing to the
+  /// dictionary). False with error() set on the first problem.
+  bool transaction(const Row& row, Transaction& tx);
+  /// A status change from `now`; `before` (a CDC old image) supplies `previous` when the row
+  /// lacks it. `fallback_time` is used when the row has no "time".
+  bool status(const Row& now, const Row* before, std::optional<Micros> fallback_time,
+              StatusChange& out);
+  /// A flag (flagged = true) or unflag event.
+  bool flag(const Row& row, bool flagged, std::optional<Micros> fallback_time, FlagChange& out);
+  /// The status text of a row ("" when absent or not a string), for CDC old/new comparison.
+  static std::string_view status_text(const Row& row) noexcept;
+
+  const RecordError& error() const noexcept { return error_; }
+  RecordError& error() noexcept { return error_; }
+  /// Sets the error (for readers: malformed syntax, limits) and returns false.
+  bool fail(RejectKind kind, std::string_view field, std::string reason);
+
+ private:
+  bool fail_slot(RejectKind kind, std::uint8_t slot, std::string reason);
+  bool get_string(const Row& row, std::uint8_t slot, bool required, bool allow_number,
+                  std::string_view& out);
+  bool get_scaled(const Row& row, std::uint8_t slot, int scale, std::int64_t max_abs,
+                  std::int64_t& out, bool& present);
+  bool get_unsigned(const Row& row, std::uint8_t slot, std::uint64_t max, std::uint64_t& out,
+                    bool& present);
+  bool get_coordinate(const Row& row, std::uint8_t slot, double bound, double& out);
+  bool get_time(const Row& row, std::uint8_t slot, Micros& out, bool& present);
+  bool get_event_time(const Row& row, std::optional<Micros> fallback, Micros& out);
+  bool numeric_kind(const Row& row, std::uint8_t slot);
+
+  Dictionary& dict_;
+  const IngestLimits& limits_;
+  const KeyTable& keys_;
+  RecordError error_;
+};
+
+}  // namespace vigil::ingest

@@ -1,0 +1,403 @@
+#include "ingest/json_reader.h"
+
+#include "absl/strings/str_format.h"
+#include "ingest/values.h"
+
+namespace vigil::ingest {
+namespace {
+
+namespace od = simdjson::ondemand;
+using simdjson::error_code;
+using simdjson::SUCCESS;
+
+// raw_json_token() runs up to the next structural character, so it may end in whitespace.
+std::string_view trim_json_ws(std::string_view s) noexcept {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// Reads a plain JSON value into `row[slot]`. Objects and arrays are recorded as kOther (and
+// skipped by the iterator), so a type error names the field instead of failing the parse.
+error_code set_plain(od::value& v, std::uint8_t slot, Row& row) noexcept {
+  od::json_type t;
+  if (const error_code e = v.type().get(t)) return e;
+  switch (t) {
+    case od::json_type::string: {
+      std::string_view s;
+      if (const error_code e = v.get_string().get(s)) return e;
+      row.set(slot, s, ValueKind::kString);
+      return SUCCESS;
+    }
+    case od::json_type::number:
+      row.set(slot, trim_json_ws(v.raw_json_token()), ValueKind::kNumber);
+      return SUCCESS;
+    case od::json_type::boolean: {
+      bool b = false;
+      if (const error_code e = v.get_bool().get(b)) return e;
+      row.set(slot, b ? "true" : "false", ValueKind::kBool);
+      return SUCCESS;
+    }
+    case od::json_type::null: {
+      bool is_null = false;
+      if (const error_code e = v.is_null().get(is_null)) return e;
+      if (!is_null) return simdjson::N_ATOM_ERROR;
+      row.set(slot, {}, ValueKind::kNull);
+      return SUCCESS;
+    }
+    default: row.set(slot, {}, ValueKind::kOther); return SUCCESS;
+  }
+}
+
+// A DynamoDB attribute value: {"S": "…"}, {"N": "…"}, {"BOOL": true}, {"NULL": true}; the other
+// descriptors (M, L, SS, NS, B, BS) hold nothing a vigil field can take.
+error_code set_typed(od::value& v, std::uint8_t slot, Row& row) noexcept {
+  od::object attr;
+  if (const error_code e = v.get_object().get(attr)) {
+    if (e != simdjson::INCORRECT_TYPE) return e;
+    row.set(slot, {}, ValueKind::kOther);
+    return SUCCESS;
+  }
+  row.set(slot, {}, ValueKind::kOther);
+  for (auto member : attr) {
+    od::field f;
+    if (const error_code e = std::move(member).get(f)) return e;
+    const od::raw_json_string k = f.key();
+    od::value val = f.value();
+    if (k == "S" || k == "N") {
+      std::string_view s;
+      if (const error_code e = val.get_string().get(s)) {
+        if (e != simdjson::INCORRECT_TYPE) return e;
+        continue;  // stays kOther
+      }
+      row.set(slot, s, k == "S" ? ValueKind::kString : ValueKind::kNumber);
+    } else if (k == "BOOL") {
+      bool b = false;
+      if (const error_code e = val.get_bool().get(b)) {
+        if (e != simdjson::INCORRECT_TYPE) return e;
+        continue;
+      }
+      row.set(slot, b ? "true" : "false", ValueKind::kBool);
+    } else if (k == "NULL") {
+      row.set(slot, {}, ValueKind::kNull);
+    }
+  }
+  return SUCCESS;
+}
+
+// simdjson 3.0's document has no at_end(); current_location() is OUT_OF_BOUNDS exactly when
+// every token was consumed, so anything else means bytes after the root value.
+bool has_trailing_content(od::document& doc) noexcept {
+  const char* loc = nullptr;
+  return doc.current_location().get(loc) == SUCCESS;
+}
+
+}  // namespace
+
+JsonReader::JsonReader(const KeyTable& keys, const IngestLimits& limits)
+    : keys_(keys), limits_(limits) {
+  // Size the parser for the largest record up front: no allocation once records flow.
+  if (parser_.allocate(limits.max_record_bytes + kJsonPadding) != SUCCESS) {
+    // Not fatal: iterate() retries the allocation and reports MEMALLOC as a reject.
+  }
+  key_scratch_.reserve(64);
+}
+
+std::string_view JsonReader::key_of(od::field& f) {
+  // The raw key runs to the first unescaped quote; simdjson already checked it is closed.
+  const char* p = f.key().raw();
+  std::size_t i = 0;
+  bool escaped = false;
+  while (p[i] != '"') {
+    if (p[i] == '\\') {
+      escaped = true;
+      ++i;
+    }
+    ++i;
+  }
+  if (!escaped) return {p, i};
+  std::string_view k;
+  if (f.unescaped_key().get(k)) return {};
+  return k;
+}
+
+bool JsonReader::json_error(error_code e, std::string_view where, const char* data, std::size_t len,
+                            RecordBuilder& builder) {
+  if (e == simdjson::UTF8_ERROR) {
+    return builder.fail(RejectKind::kInvalidUtf8, "",
+                        absl::StrFormat("invalid UTF-8 at byte %u of the record",
+                                        first_invalid_utf8(std::string_view(data, len))));
+  }
+  if (e == simdjson::MEMALLOC || e == simdjson::CAPACITY) {
+    return builder.fail(RejectKind::kTooLarge, "",
+                        absl::StrFormat("record of %u bytes does not fit the parser", len));
+  }
+  return builder.fail(RejectKind::kMalformed, "",
+                      absl::StrFormat("malformed JSON%s: %s", where, simdjson::error_message(e)));
+}
+
+template <bool kTyped>
+error_code JsonReader::fill(od::object obj, Row& row, RecordBuilder& builder, bool& limit_hit) {
+  for (auto member : obj) {
+    od::field f;
+    if (const error_code e = std::move(member).get(f)) return e;
+    if (++fields_ > limits_.max_fields) {
+      limit_hit = true;
+      builder.fail(RejectKind::kTooLarge, "",
+                   absl::StrFormat("record has more than %u fields", limits_.max_fields));
+      return SUCCESS;
+    }
+    const std::uint8_t slot = keys_.find(key_of(f));
+    if (slot == kSlotNone) continue;  // unknown member: the iterator skips its value
+    od::value v = f.value();
+    if (const error_code e = kTyped ? set_typed(v, slot, row) : set_plain(v, slot, row)) return e;
+  }
+  return SUCCESS;
+}
+
+bool JsonReader::read_flat(const char* data, std::size_t len, std::size_t capacity, Row& row,
+                           RecordBuilder& builder) {
+  row.clear();
+  fields_ = 0;
+  od::document doc;
+  if (const error_code e = parser_.iterate(data, len, capacity).get(doc)) {
+    return json_error(e, "", data, len, builder);
+  }
+  od::object obj;
+  if (const error_code e = doc.get_object().get(obj)) {
+    if (e == simdjson::INCORRECT_TYPE) {
+      return builder.fail(RejectKind::kMalformed, "", "record is not a JSON object");
+    }
+    return json_error(e, "", data, len, builder);
+  }
+  bool limit_hit = false;
+  if (const error_code e = fill<false>(obj, row, builder, limit_hit)) {
+    return json_error(e, "", data, len, builder);
+  }
+  if (limit_hit) return false;
+  if (has_trailing_content(doc)) {
+    return builder.fail(RejectKind::kMalformed, "", "malformed JSON: content after the object");
+  }
+  return true;
+}
+
+bool JsonReader::finish_cdc(CdcRecord& rec, const EnvelopeScan& scan, bool ok, CdcHandler& handler,
+                            RecordBuilder& builder) {
+  if (!ok) {
+    handler.on_cdc(rec, false, builder);
+    return false;
+  }
+  if (scan.dynamodb || !scan.event_name.empty()) {
+    if (scan.event_name == "INSERT") {
+      rec.op = CdcRecord::Op::kInsert;
+    } else if (scan.event_name == "MODIFY") {
+      rec.op = CdcRecord::Op::kUpdate;
+    } else if (scan.event_name == "REMOVE") {
+      rec.op = CdcRecord::Op::kDelete;
+    } else {
+      builder.fail(RejectKind::kUnsupported, "eventName",
+                   absl::StrFormat("DynamoDB eventName %s is not INSERT, MODIFY or REMOVE",
+                                   quote(scan.event_name)));
+      handler.on_cdc(rec, false, builder);
+      return false;
+    }
+  } else if (scan.debezium) {
+    if (scan.tombstone) {
+      rec.op = CdcRecord::Op::kIgnore;
+    } else if (scan.op == "c" || scan.op == "r") {
+      rec.op = CdcRecord::Op::kInsert;  // r: snapshot read of an existing row
+    } else if (scan.op == "u") {
+      rec.op = CdcRecord::Op::kUpdate;
+    } else if (scan.op == "d") {
+      rec.op = CdcRecord::Op::kDelete;
+    } else if (scan.op == "t" || scan.op == "m") {
+      rec.op = CdcRecord::Op::kIgnore;  // truncate / logical message: no row
+    } else {
+      builder.fail(RejectKind::kUnsupported, "op",
+                   scan.op.empty() ? std::string("Debezium event without op")
+                                   : absl::StrFormat("Debezium op %s is not c, u, d, r, t or m",
+                                                     quote(scan.op)));
+      handler.on_cdc(rec, false, builder);
+      return false;
+    }
+  } else {
+    builder.fail(RejectKind::kUnsupported, "",
+                 "not a CDC envelope: expected DynamoDB eventName/dynamodb or Debezium "
+                 "op/before/after (optionally inside payload)");
+    handler.on_cdc(rec, false, builder);
+    return false;
+  }
+  handler.on_cdc(rec, true, builder);
+  return true;
+}
+
+void JsonReader::reset_cdc(std::size_t index, bool in_batch) noexcept {
+  cdc_.op = CdcRecord::Op::kIgnore;
+  cdc_.now.clear();
+  cdc_.before.clear();
+  cdc_.has_now = cdc_.has_before = false;
+  cdc_.time.reset();
+  cdc_.index = index;
+  cdc_.in_batch = in_batch;
+  fields_ = 0;
+}
+
+// Reads the members of an envelope-level object into cdc_ / scan in one forward pass (members
+// may come in any order: Debezium puts "op" after "before"/"after"). Recursive for the
+// Debezium "payload" wrapper, the DynamoDB "dynamodb" member and the Lambda "Records" array.
+// Returns a simdjson error for syntax problems; sets ok = false for semantic ones.
+error_code JsonReader::scan_envelope(od::object o, EnvelopeScan& scan, bool& ok, int depth,
+                                     CdcHandler& handler, RecordBuilder& builder) {
+  CdcRecord& rec = cdc_;
+  for (auto member : o) {
+    od::field f;
+    if (const error_code e = std::move(member).get(f)) return e;
+    if (++fields_ > limits_.max_fields) {
+      limit_hit_ = true;
+      builder.fail(RejectKind::kTooLarge, "",
+                   absl::StrFormat("record has more than %u fields", limits_.max_fields));
+      return SUCCESS;
+    }
+    const std::string_view key = key_of(f);
+    od::value v = f.value();
+    if (!ok) continue;
+    if (key == "eventName") {
+      if (v.get_string().get(scan.event_name)) {
+        ok = builder.fail(RejectKind::kWrongType, "eventName", "eventName: expected a string");
+      }
+    } else if (key == "op") {
+      scan.debezium = true;
+      if (v.get_string().get(scan.op)) {
+        ok = builder.fail(RejectKind::kWrongType, "op", "op: expected a string");
+      }
+    } else if (key == "before" || key == "after" || key == "NewImage" || key == "OldImage") {
+      const bool typed = key[0] == 'N' || key[0] == 'O';
+      const bool is_new = key == "after" || key == "NewImage";
+      if (!typed) scan.debezium = true;
+      Row& row = is_new ? rec.now : rec.before;
+      od::json_type t;
+      if (const error_code e = v.type().get(t)) return e;
+      if (t == od::json_type::null) continue;  // e.g. "before" of an insert
+      od::object image;
+      if (const error_code e = v.get_object().get(image)) {
+        if (e != simdjson::INCORRECT_TYPE) return e;
+        ok = builder.fail(RejectKind::kWrongType, key,
+                          absl::StrFormat("%s: expected an object", key));
+        continue;
+      }
+      row.clear();
+      (is_new ? rec.has_now : rec.has_before) = true;
+      const error_code e = typed ? fill<true>(image, row, builder, limit_hit_)
+                                 : fill<false>(image, row, builder, limit_hit_);
+      if (e) return e;
+      if (limit_hit_) return SUCCESS;
+    } else if (key == "ts_ms" || key == "ApproximateCreationDateTime") {
+      std::string_view text;
+      od::json_type t;
+      if (const error_code e = v.type().get(t)) return e;
+      if (t == od::json_type::number) {
+        text = trim_json_ws(v.raw_json_token());
+      } else if (t != od::json_type::string || v.get_string().get(text)) {
+        ok = builder.fail(RejectKind::kWrongType, key,
+                          absl::StrFormat("%s: expected a number", key));
+        continue;
+      }
+      Micros when = 0;
+      const NumError ne =
+          key == "ts_ms" ? parse_scaled(text, 3, INT64_MAX / 2, when) : parse_epoch(text, when);
+      if (ne != NumError::kOk) {
+        ok = builder.fail(
+            ne == NumError::kNotNumber ? RejectKind::kWrongType : RejectKind::kOutOfRange, key,
+            absl::StrFormat("%s: not a valid time: %s", key, quote(text)));
+        continue;
+      }
+      rec.time = when;
+    } else if ((key == "dynamodb" && depth < 2) || (key == "payload" && depth == 0)) {
+      const bool payload = key[0] == 'p';
+      (payload ? scan.debezium : scan.dynamodb) = true;
+      od::json_type t;
+      if (const error_code e = v.type().get(t)) return e;
+      if (payload && t == od::json_type::null) {
+        scan.tombstone = true;
+        continue;
+      }
+      od::object inner;
+      if (const error_code e = v.get_object().get(inner)) {
+        if (e != simdjson::INCORRECT_TYPE) return e;
+        ok = builder.fail(RejectKind::kWrongType, key,
+                          absl::StrFormat("%s: expected an object", key));
+        continue;
+      }
+      if (const error_code e = scan_envelope(inner, scan, ok, depth + 1, handler, builder)) {
+        return e;
+      }
+      if (limit_hit_) return SUCCESS;
+    } else if (key == "Records" && depth == 0) {
+      scan.records = true;
+      od::array arr;
+      if (const error_code e = v.get_array().get(arr)) {
+        if (e != simdjson::INCORRECT_TYPE) return e;
+        ok = builder.fail(RejectKind::kWrongType, key, "Records: expected an array");
+        continue;
+      }
+      std::size_t index = 0;
+      for (auto element : arr) {
+        reset_cdc(index++, true);
+        od::object item;
+        if (const error_code e = element.get_object().get(item)) {
+          if (e != simdjson::INCORRECT_TYPE) return e;
+          builder.fail(RejectKind::kMalformed, "", "Records element is not an object");
+          handler.on_cdc(rec, false, builder);
+          continue;
+        }
+        EnvelopeScan sub_scan;
+        bool sub_ok = true;
+        if (const error_code e = scan_envelope(item, sub_scan, sub_ok, 1, handler, builder)) {
+          return e;
+        }
+        if (limit_hit_) return SUCCESS;
+        finish_cdc(rec, sub_scan, sub_ok, handler, builder);
+      }
+    }
+  }
+  return SUCCESS;
+}
+
+bool JsonReader::read_cdc(const char* data, std::size_t len, std::size_t capacity,
+                          CdcHandler& handler, RecordBuilder& builder) {
+  reset_cdc(0, false);
+  limit_hit_ = false;
+  od::document doc;
+  if (const error_code e = parser_.iterate(data, len, capacity).get(doc)) {
+    return json_error(e, "", data, len, builder);
+  }
+  // A Kafka tombstone (null value) written out as a line: nothing to do.
+  bool is_null = false;
+  if (!doc.is_null().get(is_null) && is_null) {
+    handler.on_cdc(cdc_, true, builder);
+    return true;
+  }
+  od::object obj;
+  if (const error_code e = doc.get_object().get(obj)) {
+    if (e == simdjson::INCORRECT_TYPE) {
+      return builder.fail(RejectKind::kMalformed, "", "record is not a JSON object");
+    }
+    return json_error(e, "", data, len, builder);
+  }
+  EnvelopeScan scan;
+  bool ok = true;
+  if (const error_code e = scan_envelope(obj, scan, ok, 0, handler, builder)) {
+    return json_error(e, "", data, len, builder);
+  }
+  if (limit_hit_) return false;
+  if (has_trailing_content(doc)) {
+    return builder.fail(RejectKind::kMalformed, "", "malformed JSON: content after the object");
+  }
+  if (scan.records) return true;  // the batch's records were delivered one by one
+  finish_cdc(cdc_, scan, ok, handler, builder);
+  return true;
+}
+
+}  // namespace vigil::ingest

@@ -1,0 +1,110 @@
+// The format-neutral middle of the ingestor: every reader (JSON, CSV, CDC image) fills a `Row`
+// of raw value texts per slot, and one `RecordBuilder` turns a Row into a transaction or event.
+// That way validation, error messages and exactness rules exist once, whatever the format.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vigil/ingest.h"
+#include "vigil/model.h"
+
+namespace vigil::ingest {
+
+/// Slots 0..kFieldCount-1 are the Sparkov fields (same numbering as vigil::Field); the rest are
+/// the members of vigil-native event records.
+enum Slot : std::uint8_t {
+  kSlotType = kFieldCount,
+  kSlotStatus,
+  kSlotPrevious,
+  kSlotTime,
+  kSlotEntity,
+  kSlotId,
+  kSlotReason,
+  kSlotUntil,
+  kSlotCount,
+  kSlotNone = 0xFF,
+};
+static_assert(kSlotCount <= 32, "Row::present is a 32-bit mask");
+
+inline constexpr std::uint8_t slot_of(Field f) noexcept { return static_cast<std::uint8_t>(f); }
+
+/// Name of a slot for error messages ("amt", "type", …).
+std::string_view slot_name(std::uint8_t slot) noexcept;
+
+/// How a value was written in the input.
+enum class ValueKind : std::uint8_t {
+  kNull,    ///< JSON null / DynamoDB NULL / empty CSV field: treated as missing
+  kString,  ///< JSON string (unescaped, UTF-8 already validated by simdjson)
+  kNumber,  ///< JSON number token / DynamoDB "N" text
+  kBool,    ///< JSON true/false (text "true"/"false")
+  kText,    ///< CSV field: untyped, UTF-8 not yet validated
+  kOther,   ///< object, array, binary: never a valid field value
+};
+
+struct Value {
+  std::string_view text;
+  ValueKind kind = ValueKind::kNull;
+};
+
+/// The values of one record by slot. Only slots whose bit is set in `present` are meaningful,
+/// so clearing a row costs one store.
+struct Row {
+  std::array<Value, kSlotCount> values;
+  std::uint32_t present = 0;
+
+  void clear() noexcept { present = 0; }
+  void set(std::uint8_t slot, std::string_view text, ValueKind kind) noexcept {
+    values[slot] = {text, kind};
+    present |= std::uint32_t{1} << slot;
+  }
+  bool has(std::uint8_t slot) const noexcept { return (present >> slot) & 1u; }
+  /// Present and not null.
+  bool has_value(std::uint8_t slot) const noexcept {
+    return has(slot) && values[slot].kind != ValueKind::kNull;
+  }
+  const Value& operator[](std::uint8_t slot) const noexcept { return values[slot]; }
+};
+
+/// Field-name lookup: an open-addressing table keyed by a cheap hash of length and three bytes,
+/// verified by one memcmp. Built once from the Schema; a probe costs a few instructions, not a
+/// chain of string compares.
+class KeyTable {
+ public:
+  explicit KeyTable(const Schema& schema);
+  std::uint8_t find(std::string_view key) const noexcept {
+    if (key.empty() || key.size() > kMaxKey) return kSlotNone;
+    for (std::size_t i = hash(key);; i = (i + 1) & kMask) {
+      const Entry& e = entries_[i];
+      if (e.len == 0) return kSlotNone;
+      if (e.len == key.size() && std::memcmp(e.name, key.data(), key.size()) == 0) return e.slot;
+    }
+  }
+
+ private:
+  static constexpr std::size_t kMaxKey = 63;
+  static constexpr std::size_t kSize = 256;  // power of two, > 2x the names we expect
+  static constexpr std::size_t kMask = kSize - 1;
+  struct Entry {
+    char name[kMaxKey];
+    std::uint8_t len = 0;
+    std::uint8_t slot = kSlotNone;
+  };
+  static std::size_t hash(std::string_view k) noexcept {
+    const auto b = [&](std::size_t i) {
+      return static_cast<std::size_t>(static_cast<unsigned char>(k[i]));
+    };
+    return (k.size() * 0x9E3779B1u ^ b(0) * 0x85EBCA6Bu ^ b(k.size() - 1) * 0xC2B2AE35u ^
+            b(k.size() / 2) * 0x27D4EB2Fu) >>
+               7 &
+           kMask;
+  }
+  void insert(std::string_view name, std::uint8_t slot);
+  std::vector<Entry> entries_;
+};
+
+}  // namespace vigil::ingest

@@ -1,0 +1,214 @@
+#include "ingest/values.h"
+
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+namespace vigil::ingest {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char c = a[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != b[i]) return false;
+  }
+  return true;
+}
+
+bool is_non_finite_word(std::string_view s) noexcept {
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) s.remove_prefix(1);
+  return iequals(s, "nan") || iequals(s, "inf") || iequals(s, "infinity");
+}
+
+bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+}  // namespace
+
+std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+NumError parse_scaled(std::string_view text, int scale, std::int64_t max_abs,
+                      std::int64_t& out) noexcept {
+  const std::string_view s = trim(text);
+  std::size_t i = 0;
+  bool negative = false;
+  if (i < s.size() && (s[i] == '-' || s[i] == '+')) negative = s[i++] == '-';
+  const std::size_t int_begin = i;
+  while (i < s.size() && is_digit(s[i])) ++i;
+  const std::string_view int_digits = s.substr(int_begin, i - int_begin);
+  std::string_view frac_digits;
+  if (i < s.size() && s[i] == '.') {
+    const std::size_t frac_begin = ++i;
+    while (i < s.size() && is_digit(s[i])) ++i;
+    frac_digits = s.substr(frac_begin, i - frac_begin);
+  }
+  if (int_digits.empty() && frac_digits.empty()) {
+    return is_non_finite_word(s) ? NumError::kNonFinite : NumError::kNotNumber;
+  }
+  std::int64_t exponent = 0;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    bool exp_negative = false;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) exp_negative = s[i++] == '-';
+    const std::size_t exp_begin = i;
+    while (i < s.size() && is_digit(s[i])) {
+      // Saturate: any exponent beyond ±1e6 already gives 0 or overflow below.
+      if (exponent < 1'000'000) exponent = exponent * 10 + (s[i] - '0');
+      ++i;
+    }
+    if (i == exp_begin) return NumError::kNotNumber;
+    if (exp_negative) exponent = -exponent;
+  }
+  if (i != s.size()) return NumError::kNotNumber;
+
+  // value = 0.d1 d2 d3 … × 10^point over the concatenated digits; the result keeps the digits
+  // before index `cut` and rounds on the digit at `cut`.
+  const std::size_t n = int_digits.size() + frac_digits.size();
+  const auto digit = [&](std::size_t k) {
+    return k < int_digits.size() ? int_digits[k] - '0' : frac_digits[k - int_digits.size()] - '0';
+  };
+  const std::int64_t cut =
+      static_cast<std::int64_t>(int_digits.size()) + exponent + static_cast<std::int64_t>(scale);
+  const auto limit = static_cast<std::uint64_t>(max_abs);
+  std::uint64_t acc = 0;
+  const std::size_t kept =
+      cut <= 0
+          ? 0
+          : static_cast<std::size_t>(std::min<std::int64_t>(cut, static_cast<std::int64_t>(n)));
+  for (std::size_t k = 0; k < kept; ++k) {
+    const auto d = static_cast<std::uint64_t>(digit(k));
+    if (acc > (limit - d) / 10) return NumError::kRange;
+    acc = acc * 10 + d;
+  }
+  if (cut > static_cast<std::int64_t>(n) && acc != 0) {
+    for (std::int64_t k = static_cast<std::int64_t>(n); k < cut; ++k) {
+      if (acc > limit / 10) return NumError::kRange;
+      acc *= 10;
+    }
+  }
+  if (cut >= 0 && cut < static_cast<std::int64_t>(n) && digit(static_cast<std::size_t>(cut)) >= 5) {
+    if (acc >= limit) return NumError::kRange;
+    ++acc;  // half away from zero: the magnitude rounds up, the sign is applied after
+  }
+  out = negative ? -static_cast<std::int64_t>(acc) : static_cast<std::int64_t>(acc);
+  return NumError::kOk;
+}
+
+NumError parse_unsigned(std::string_view text, std::uint64_t max, std::uint64_t& out) noexcept {
+  const std::string_view s = trim(text);
+  if (s.empty()) return NumError::kNotNumber;
+  if (s[0] == '-') {
+    for (std::size_t i = 1; i < s.size(); ++i) {
+      if (!is_digit(s[i])) return NumError::kNotNumber;
+    }
+    return s.size() > 1 ? NumError::kRange : NumError::kNotNumber;
+  }
+  std::uint64_t acc = 0;
+  for (const char c : s) {
+    if (!is_digit(c)) return NumError::kNotNumber;
+    const auto d = static_cast<std::uint64_t>(c - '0');
+    if (acc > (max - d) / 10) {
+      // Keep scanning so "12x…" is a type error, not a range error.
+      for (const char rest : s) {
+        if (!is_digit(rest)) return NumError::kNotNumber;
+      }
+      return NumError::kRange;
+    }
+    acc = acc * 10 + d;
+  }
+  out = acc;
+  return NumError::kOk;
+}
+
+NumError parse_double(std::string_view text, double& out) noexcept {
+  std::string_view s = trim(text);
+  if (!s.empty() && s[0] == '+') s.remove_prefix(1);
+  if (s.empty()) return NumError::kNotNumber;
+  if (is_non_finite_word(s)) return NumError::kNonFinite;
+  // from_chars would accept "inf"/"nan" spellings and hex-less forms only; words were handled
+  // above, so anything it rejects is not a number.
+  double v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec == std::errc::result_out_of_range) return NumError::kRange;
+  if (ec != std::errc() || end != s.data() + s.size()) return NumError::kNotNumber;
+  if (!std::isfinite(v)) return NumError::kNonFinite;
+  out = v;
+  return NumError::kOk;
+}
+
+NumError parse_epoch(std::string_view text, Micros& out) noexcept {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  std::int64_t whole = 0;
+  if (const NumError e = parse_scaled(text, 0, kMax, whole); e != NumError::kOk) return e;
+  const std::uint64_t mag =
+      whole < 0 ? 0 - static_cast<std::uint64_t>(whole) : static_cast<std::uint64_t>(whole);
+  int scale = 6;  // seconds → µs
+  if (mag >= 100'000'000'000'000'000ULL) {
+    scale = -3;  // ns
+  } else if (mag >= 100'000'000'000'000ULL) {
+    scale = 0;  // µs
+  } else if (mag >= 100'000'000'000ULL) {
+    scale = 3;  // ms
+  }
+  return parse_scaled(text, scale, kMax, out);
+}
+
+std::string quote(std::string_view text) {
+  constexpr std::size_t kMax = 40;
+  std::string q = "'";
+  for (std::size_t i = 0; i < text.size() && i < kMax; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7F && c != '\\') {
+      q += static_cast<char>(c);
+    } else {
+      static constexpr char kHex[] = "0123456789abcdef";
+      q += "\\x";
+      q += kHex[c >> 4];
+      q += kHex[c & 15];
+    }
+  }
+  if (text.size() > kMax) q += "...";
+  q += '\'';
+  return q;
+}
+
+std::size_t first_invalid_utf8(std::string_view s) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  while (i < n) {
+    const unsigned c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len = 0;
+    unsigned lo = 0x80, hi = 0xBF;  // bounds of the second byte (RFC 3629 table)
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;  // no surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return i;
+    }
+    if (i + len > n || p[i + 1] < lo || p[i + 1] > hi) return i;
+    for (std::size_t k = 2; k < len; ++k) {
+      if (p[i + k] < 0x80 || p[i + k] > 0xBF) return i;
+    }
+    i += len;
+  }
+  return n;
+}
+
+}  // namespace vigil::ingest
