@@ -30,7 +30,8 @@ namespace vigil::bench {
 inline constexpr std::uint64_t kBenchSeed = 42;
 
 /// Cards for a stream of `rows` transactions when the caller does not choose: about a month of
-/// activity per card (~65 rows per card), at least 10.
+/// activity per card (~65 rows per card), at least 10. Overloads taking `cards` give exactly
+/// `rows` rows as long as cards >= rows / 50'000 (the generator simulates at most a century).
 std::uint64_t default_cards(std::size_t rows);
 
 /// Exactly `rows` transactions as NDJSON (no events), one object per line, newline-terminated.

@@ -66,7 +66,7 @@ TEST_CASE("options validate", "[gen]") {
   CHECK_THAT(error_of(o), Catch::Contains("start"));
 }
 
-TEST_CASE("same seed gives the same bytes, another seed other bytes", "[gen]") {
+TEST_CASE("same seed gives the same bytes and another seed other bytes", "[gen]") {
   for (auto format : {OutputFormat::kNdjson, OutputFormat::kCsv}) {
     GeneratorOptions o = small();
     o.with_events = format == OutputFormat::kNdjson;
@@ -79,7 +79,7 @@ TEST_CASE("same seed gives the same bytes, another seed other bytes", "[gen]") {
   }
 }
 
-TEST_CASE("records come in time order inside [start, start + days)", "[gen]") {
+TEST_CASE("records come in time order within the period", "[gen]") {
   GeneratorOptions o = small();
   o.start = *vigil::parse_timestamp("2020-06-21 12:14:25");  // not midnight
   const auto s = generate(o);
@@ -127,7 +127,8 @@ TEST_CASE("transaction fields are complete and consistent", "[gen]") {
   }
 }
 
-TEST_CASE("CSV output: Kaggle header, 23 fields a row, amounts with two decimals", "[gen]") {
+TEST_CASE("CSV output has the Kaggle header and 23 fields a row with two-decimal amounts",
+          "[gen]") {
   GeneratorOptions o = small();
   o.with_events = false;
   const std::string text = generate_text(o, OutputFormat::kCsv);

@@ -50,7 +50,7 @@ vigil::Transaction awkward(vigil::Dictionary& dict) {
 
 }  // namespace
 
-TEST_CASE("CSV header is Kaggle's, with the unnamed index column", "[gen]") {
+TEST_CASE("CSV header is Kaggle's with the unnamed index column", "[gen]") {
   CHECK(vigil::kaggle_csv_header() ==
         ",trans_date_trans_time,cc_num,merchant,category,amt,first,last,gender,street,city,state,"
         "zip,lat,long,city_pop,job,dob,trans_num,unix_time,merch_lat,merch_long,is_fraud");
@@ -118,7 +118,7 @@ TEST_CASE("CSV row matches the Kaggle layout and quotes like RFC 4180", "[gen]")
   CHECK(rows[1][0] == "1");  // the index counts rows
 }
 
-TEST_CASE("NDJSON transaction has the Sparkov names, numbers as numbers", "[gen]") {
+TEST_CASE("NDJSON transaction has the Sparkov names and numbers as numbers", "[gen]") {
   vigil::Dictionary dict;
   vigil::RecordWriter writer(vigil::OutputFormat::kNdjson, dict);
   vigil::Transaction tx = awkward(dict);
@@ -142,7 +142,7 @@ TEST_CASE("NDJSON transaction has the Sparkov names, numbers as numbers", "[gen]
   CHECK(out.find("\"last\":\"a\\\"b\\\\c\\u0001\"") != std::string::npos);
 }
 
-TEST_CASE("event records have the documented NDJSON form; CSV refuses them", "[gen]") {
+TEST_CASE("event records have the documented NDJSON form and CSV refuses them", "[gen]") {
   vigil::Dictionary dict;
   vigil::RecordWriter writer(vigil::OutputFormat::kNdjson, dict);
   vigil::GeneratedRecord rec;
