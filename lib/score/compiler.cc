@@ -1,0 +1,498 @@
+// Lowering of rule ASTs to the flat program: hash-consing (CSE), constant folding, simple
+// boolean simplification, then code generation with register reuse.
+#include "score/compiler.h"
+
+#include <absl/container/flat_hash_map.h>
+#include "score/text.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <tuple>
+
+#include "score/eval_impl.h"
+#include "score/lanes_scalar.h"
+
+namespace vigil::score {
+
+double apply_numeric(Op op, double a, double b) noexcept {
+  using K = Kernels<ScalarLanes>;
+  switch (op) {
+    case Op::kAdd: return K::add(a, b);
+    case Op::kSub: return K::sub(a, b);
+    case Op::kMul: return K::mul(a, b);
+    case Op::kDiv: return K::div(a, b);
+    case Op::kMin: return K::min(a, b);
+    case Op::kMax: return K::max(a, b);
+    case Op::kNeg: return K::neg(a);
+    case Op::kAbs: return K::abs(a);
+    case Op::kLog1p: return K::log1p(a);
+    case Op::kNanToZero: return K::nan_to_zero(a);
+    default: return 0;
+  }
+}
+
+bool apply_compare(Op op, double a, double b) noexcept {
+  using K = Kernels<ScalarLanes>;
+  switch (op) {
+    case Op::kLt: return K::lt(a, b);
+    case Op::kLe: return K::le(a, b);
+    case Op::kGt: return K::gt(a, b);
+    case Op::kGe: return K::ge(a, b);
+    case Op::kEq: return K::eq(a, b);
+    case Op::kNe: return K::ne(a, b);
+    default: return false;
+  }
+}
+
+namespace {
+
+enum class Kind : std::uint8_t { kConst, kFeature, kMaskConst, kOp };
+
+struct Node {
+  Kind kind = Kind::kOp;
+  Op op = Op::kAdd;
+  std::int32_t a = -1, b = -1;
+  std::uint64_t imm_bits = 0;  // constant, by bits so that -0.0 and NaN hash exactly
+  std::uint32_t aux = 0;
+  std::uint32_t count = 0;
+  std::uint8_t field = 0, field2 = 0;
+
+  bool is_mask() const noexcept {
+    if (kind == Kind::kMaskConst) return true;
+    if (kind != Kind::kOp) return false;
+    return op >= Op::kLt && op <= Op::kMaskConst;
+  }
+  double imm() const noexcept { return std::bit_cast<double>(imm_bits); }
+
+  friend bool operator==(const Node& x, const Node& y) noexcept {
+    return std::tie(x.kind, x.op, x.a, x.b, x.imm_bits, x.aux, x.count, x.field, x.field2) ==
+           std::tie(y.kind, y.op, y.a, y.b, y.imm_bits, y.aux, y.count, y.field, y.field2);
+  }
+  template <typename H>
+  friend H AbslHashValue(H h, const Node& n) {
+    return H::combine(std::move(h), n.kind, n.op, n.a, n.b, n.imm_bits, n.aux, n.count, n.field,
+                      n.field2);
+  }
+};
+
+bool commutative(Op op) noexcept {
+  return op == Op::kAdd || op == Op::kMul || op == Op::kEq || op == Op::kNe || op == Op::kAnd ||
+         op == Op::kOr;
+}
+
+Op flip(Op op) noexcept {  // a op b  ⇔  b flip(op) a
+  switch (op) {
+    case Op::kLt: return Op::kGt;
+    case Op::kLe: return Op::kGe;
+    case Op::kGt: return Op::kLt;
+    case Op::kGe: return Op::kLe;
+    default: return op;
+  }
+}
+
+class Graph {
+ public:
+  std::int32_t num(double v) {
+    Node n;
+    n.kind = Kind::kConst;
+    n.imm_bits = std::bit_cast<std::uint64_t>(v);
+    return intern(n);
+  }
+  std::int32_t feature(std::uint32_t column) {
+    Node n;
+    n.kind = Kind::kFeature;
+    n.aux = column;
+    return intern(n);
+  }
+  std::int32_t mask_const(bool v) {
+    Node n;
+    n.kind = Kind::kMaskConst;
+    n.imm_bits = v ? 1 : 0;
+    return intern(n);
+  }
+  bool is_const(std::int32_t id) const { return nodes_[id].kind == Kind::kConst; }
+  bool is_mask_const(std::int32_t id, bool v) const {
+    return nodes_[id].kind == Kind::kMaskConst && (nodes_[id].imm_bits != 0) == v;
+  }
+
+  std::int32_t arith(Op op, std::int32_t a, std::int32_t b = -1) {
+    if (is_const(a) && (b < 0 || is_const(b))) {
+      return num(apply_numeric(op, nodes_[a].imm(), b < 0 ? 0.0 : nodes_[b].imm()));
+    }
+    if (op == Op::kNeg && nodes_[a].kind == Kind::kOp && nodes_[a].op == Op::kNeg) {
+      return nodes_[a].a;  // -(-x) == x bit for bit
+    }
+    if (b >= 0 && commutative(op) && (is_const(a) || (!is_const(b) && b < a))) std::swap(a, b);
+    return op_node(op, a, b);
+  }
+
+  std::int32_t compare(Op op, std::int32_t a, std::int32_t b) {
+    if (is_const(a) && is_const(b)) {
+      return mask_const(apply_compare(op, nodes_[a].imm(), nodes_[b].imm()));
+    }
+    if (is_const(a) || (commutative(op) && !is_const(b) && b < a)) {
+      std::swap(a, b);
+      op = flip(op);
+    }
+    return op_node(op, a, b);
+  }
+
+  std::int32_t logic_and(std::int32_t a, std::int32_t b) {
+    if (is_mask_const(a, false) || is_mask_const(b, false)) return mask_const(false);
+    if (is_mask_const(a, true)) return b;
+    if (is_mask_const(b, true) || a == b) return a;
+    // a && !b in one instruction.
+    if (is_not(b)) return op_node(Op::kAndNot, a, nodes_[b].a);
+    if (is_not(a)) return op_node(Op::kAndNot, b, nodes_[a].a);
+    if (b < a) std::swap(a, b);
+    return op_node(Op::kAnd, a, b);
+  }
+
+  std::int32_t logic_or(std::int32_t a, std::int32_t b) {
+    if (is_mask_const(a, true) || is_mask_const(b, true)) return mask_const(true);
+    if (is_mask_const(a, false)) return b;
+    if (is_mask_const(b, false) || a == b) return a;
+    if (b < a) std::swap(a, b);
+    return op_node(Op::kOr, a, b);
+  }
+
+  std::int32_t logic_not(std::int32_t a) {
+    if (nodes_[a].kind == Kind::kMaskConst) return mask_const(nodes_[a].imm_bits == 0);
+    if (is_not(a)) return nodes_[a].a;
+    return op_node(Op::kNot, a);
+  }
+
+  std::int32_t str_eq(Field field, std::uint32_t id) {
+    Node n;
+    n.op = Op::kStrEq;
+    n.field = static_cast<std::uint8_t>(field);
+    n.aux = id;
+    return intern(n);
+  }
+  std::int32_t str_in(Field field, std::vector<std::uint32_t> ids) {
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    if (ids.empty()) return mask_const(false);
+    if (ids.size() == 1) return str_eq(field, ids[0]);
+    // Identical lists share one copy in the id pool, so CSE sees equal (aux, count).
+    auto [it, fresh] = lists_.try_emplace(ids, static_cast<std::uint32_t>(id_pool_.size()));
+    if (fresh) id_pool_.insert(id_pool_.end(), ids.begin(), ids.end());
+    Node n;
+    n.op = Op::kStrIn;
+    n.field = static_cast<std::uint8_t>(field);
+    n.aux = it->second;
+    n.count = static_cast<std::uint32_t>(ids.size());
+    return intern(n);
+  }
+  std::int32_t str_eq_field(Field x, Field y) {
+    if (x == y) return mask_const(true);
+    if (y < x) std::swap(x, y);
+    Node n;
+    n.op = Op::kStrEqField;
+    n.field = static_cast<std::uint8_t>(x);
+    n.field2 = static_cast<std::uint8_t>(y);
+    return intern(n);
+  }
+  std::int32_t flagged(Field field) {
+    Node n;
+    n.op = Op::kFlagged;
+    n.field = static_cast<std::uint8_t>(field);
+    return intern(n);
+  }
+
+  const std::vector<Node>& nodes() const noexcept { return nodes_; }
+  std::vector<std::uint32_t>& ids() noexcept { return id_pool_; }
+
+ private:
+  bool is_not(std::int32_t id) const {
+    return nodes_[id].kind == Kind::kOp && nodes_[id].op == Op::kNot;
+  }
+  std::int32_t op_node(Op op, std::int32_t a, std::int32_t b = -1) {
+    Node n;
+    n.op = op;
+    n.a = a;
+    n.b = b;
+    return intern(n);
+  }
+  std::int32_t intern(const Node& n) {
+    auto [it, fresh] = index_.try_emplace(n, static_cast<std::int32_t>(nodes_.size()));
+    if (fresh) nodes_.push_back(n);
+    return it->second;
+  }
+
+  std::vector<Node> nodes_;
+  absl::flat_hash_map<Node, std::int32_t> index_;
+  std::vector<std::uint32_t> id_pool_;
+  absl::flat_hash_map<std::vector<std::uint32_t>, std::uint32_t> lists_;
+};
+
+class Lowering {
+ public:
+  Lowering(Graph& g, Dictionary& dict) : g_(g), dict_(dict) {}
+
+  std::int32_t lower(const Expr& e) {
+    auto arg = [&](std::size_t i) { return lower(*e.args[i]); };
+    switch (e.fn) {
+      case Fn::kNumber: return g_.num(e.number);
+      case Fn::kFeature: return g_.feature(e.column);
+      case Fn::kString:
+      case Fn::kStrField: return -1;  // only inside comparisons, handled there
+      case Fn::kAdd: return g_.arith(Op::kAdd, arg(0), arg(1));
+      case Fn::kSub: return g_.arith(Op::kSub, arg(0), arg(1));
+      case Fn::kMul: return g_.arith(Op::kMul, arg(0), arg(1));
+      case Fn::kDiv: return g_.arith(Op::kDiv, arg(0), arg(1));
+      case Fn::kNeg: return g_.arith(Op::kNeg, arg(0));
+      case Fn::kAbs: return g_.arith(Op::kAbs, arg(0));
+      case Fn::kLog1p: return g_.arith(Op::kLog1p, arg(0));
+      case Fn::kMin: return g_.arith(Op::kMin, arg(0), arg(1));
+      case Fn::kMax: return g_.arith(Op::kMax, arg(0), arg(1));
+      case Fn::kLt: return g_.compare(Op::kLt, arg(0), arg(1));
+      case Fn::kLe: return g_.compare(Op::kLe, arg(0), arg(1));
+      case Fn::kGt: return g_.compare(Op::kGt, arg(0), arg(1));
+      case Fn::kGe: return g_.compare(Op::kGe, arg(0), arg(1));
+      case Fn::kEq:
+      case Fn::kNe: {
+        std::int32_t m;
+        if (e.args[0]->type == Type::kString) {
+          m = string_eq(*e.args[0], *e.args[1]);
+          return e.fn == Fn::kEq ? m : g_.logic_not(m);
+        }
+        // != is ordered (false on NaN), so it is its own op rather than !(==).
+        return g_.compare(e.fn == Fn::kEq ? Op::kEq : Op::kNe, arg(0), arg(1));
+      }
+      case Fn::kAnd: return g_.logic_and(arg(0), arg(1));
+      case Fn::kOr: return g_.logic_or(arg(0), arg(1));
+      case Fn::kNot: return g_.logic_not(arg(0));
+      case Fn::kBetween: {
+        const std::int32_t x = arg(0);
+        return g_.logic_and(g_.compare(Op::kGe, x, arg(1)), g_.compare(Op::kLe, x, arg(2)));
+      }
+      case Fn::kIn: {
+        const Expr& x = *e.args[0];
+        if (x.type == Type::kString) {
+          if (x.fn == Fn::kString) {  // "lit" in [...]: known now
+            return g_.mask_const(std::find(e.strings.begin(), e.strings.end(), x.text) !=
+                                 e.strings.end());
+          }
+          std::vector<std::uint32_t> ids;
+          for (const auto& s : e.strings) ids.push_back(literal_id(x.field, s));
+          return g_.str_in(x.field, std::move(ids));
+        }
+        const std::int32_t v = arg(0);
+        std::int32_t m = g_.mask_const(false);
+        for (double n : e.numbers) m = g_.logic_or(m, g_.compare(Op::kEq, v, g_.num(n)));
+        return m;
+      }
+      case Fn::kFlagged: return g_.flagged(e.field);
+    }
+    return g_.mask_const(false);
+  }
+
+ private:
+  // The id a literal compares as: a dictionary id, or the character for gender. A gender
+  // literal longer than one character can match nothing; id 0 (missing) would match missing
+  // values, so use a value no char has.
+  std::uint32_t literal_id(Field field, const std::string& s) {
+    if (field == Field::kGender) {
+      return s.size() == 1 ? static_cast<std::uint32_t>(static_cast<unsigned char>(s[0])) : 0x100;
+    }
+    if (s.empty()) return kNoStr;
+    return dict_.intern(s);
+  }
+
+  std::int32_t string_eq(const Expr& x, const Expr& y) {
+    if (x.fn == Fn::kStrField && y.fn == Fn::kStrField) {
+      if ((x.field == Field::kGender) != (y.field == Field::kGender)) return g_.mask_const(false);
+      return g_.str_eq_field(x.field, y.field);
+    }
+    const Expr& f = x.fn == Fn::kStrField ? x : y;
+    const Expr& lit = x.fn == Fn::kStrField ? y : x;
+    const std::uint32_t id = literal_id(f.field, lit.text);
+    if (f.field == Field::kGender && id > 0xFF) return g_.mask_const(false);
+    return g_.str_eq(f.field, id);
+  }
+
+  Graph& g_;
+  Dictionary& dict_;
+};
+
+std::string fmt_num(double v) { return cat(v); }
+
+}  // namespace
+
+CompiledProgram generate(std::span<const Expr* const> roots, double model_bias,
+                         std::span<const ModelTerm> terms, bool has_model,
+                         std::span<const std::string> feature_names,
+                         std::span<const std::string> rule_ids, Dictionary& dict) {
+  Graph g;
+  Lowering lower(g, dict);
+  std::vector<std::int32_t> rule_roots;
+  rule_roots.reserve(roots.size());
+  for (const Expr* e : roots) rule_roots.push_back(lower.lower(*e));
+
+  // Model: lin = bias + Σ nan_to_zero(w · (x − mean) / std), summed in term order.
+  std::int32_t model = -1;
+  if (has_model) {
+    model = g.num(model_bias);
+    for (const ModelTerm& t : terms) {
+      std::int32_t z = g.feature(t.column);
+      if (t.mean != 0) z = g.arith(Op::kSub, z, g.num(t.mean));
+      if (t.std != 1) z = g.arith(Op::kDiv, z, g.num(t.std));
+      const std::int32_t c = g.arith(Op::kNanToZero, g.arith(Op::kMul, z, g.num(t.weight)));
+      model = g.arith(Op::kAdd, model, c);
+    }
+  }
+
+  const auto& nodes = g.nodes();
+  const std::size_t n = nodes.size();
+  // Liveness: which op nodes are needed, and the last node that reads each.
+  std::vector<bool> live(n, false);
+  std::vector<std::int32_t> stack(rule_roots.begin(), rule_roots.end());
+  if (model >= 0) stack.push_back(model);
+  while (!stack.empty()) {
+    const std::int32_t id = stack.back();
+    stack.pop_back();
+    if (live[id]) continue;
+    live[id] = true;
+    if (nodes[id].kind != Kind::kOp) continue;
+    if (nodes[id].a >= 0) stack.push_back(nodes[id].a);
+    if (nodes[id].b >= 0) stack.push_back(nodes[id].b);
+  }
+  // Sinks read their source after every node (they run last), so a root's register stays
+  // live to the end; constants as rule roots need a register too.
+  constexpr std::int32_t kEnd = std::numeric_limits<std::int32_t>::max();
+  std::vector<std::int32_t> last_use(n, -1);
+  for (std::size_t id = 0; id < n; ++id) {
+    if (!live[id] || nodes[id].kind != Kind::kOp) continue;
+    if (nodes[id].a >= 0) last_use[nodes[id].a] = static_cast<std::int32_t>(id);
+    if (nodes[id].b >= 0) last_use[nodes[id].b] = static_cast<std::int32_t>(id);
+  }
+  for (std::int32_t r : rule_roots) last_use[r] = kEnd;
+  if (model >= 0) last_use[model] = kEnd;
+
+  CompiledProgram out;
+  out.rules = roots.size();
+  std::vector<std::uint32_t> reg(n, 0);
+  std::vector<std::uint32_t> free_num, free_mask;
+  auto alloc = [&](bool mask) -> std::uint32_t {
+    auto& pool = mask ? free_mask : free_num;
+    if (!pool.empty()) {
+      const std::uint32_t r = pool.back();
+      pool.pop_back();
+      return r;
+    }
+    return static_cast<std::uint32_t>(mask ? out.mask_regs++ : out.num_regs++);
+  };
+  auto operand = [&](std::int32_t id) {
+    Operand o;
+    const Node& x = nodes[id];
+    if (x.kind == Kind::kConst) {
+      o.src = Src::kConst;
+      o.imm = x.imm();
+    } else if (x.kind == Kind::kFeature) {
+      o.src = Src::kFeature;
+      o.index = x.aux;
+    } else {
+      o.src = Src::kReg;
+      o.index = reg[id];
+    }
+    return o;
+  };
+  auto name = [&](std::int32_t id) -> std::string {
+    const Node& x = nodes[id];
+    if (x.kind == Kind::kConst) return fmt_num(x.imm());
+    if (x.kind == Kind::kFeature) return feature_names[x.aux];
+    return cat(x.is_mask() ? "m" : "n", reg[id]);
+  };
+  auto str_name = [&](std::uint8_t field, std::uint32_t id) -> std::string {
+    if (static_cast<Field>(field) == Field::kGender) {
+      return id <= 0xFF ? cat("'", std::string(1, static_cast<char>(id)), "'") : "<none>";
+    }
+    return cat("\"", dict.view(id), "\"");
+  };
+  static constexpr const char* kOpNames[] = {
+      "add",    "sub",          "mul",         "div",        "min",     "max",  "neg",
+      "abs",    "log1p",        "nan_to_zero", "lt",         "le",      "gt",   "ge",
+      "eq",     "ne",           "and",         "or",         "and_not", "not",  "str_eq",
+      "str_in", "str_eq_field", "flagged",     "mask_const", "rule",    "model"};
+
+  for (std::size_t id = 0; id < n; ++id) {
+    const Node& x = nodes[id];
+    const bool root_const = x.kind == Kind::kMaskConst && last_use[id] == kEnd;
+    if (!live[id] || (x.kind != Kind::kOp && !root_const)) continue;
+    Instr in;
+    in.op = root_const ? Op::kMaskConst : x.op;
+    in.field = x.field;
+    in.field2 = x.field2;
+    in.aux = x.aux;
+    in.count = x.count;
+    if (root_const) in.a.imm = static_cast<double>(x.imm_bits);
+    if (x.kind == Kind::kOp) {
+      if (x.a >= 0) in.a = operand(x.a);
+      if (x.b >= 0) in.b = operand(x.b);
+    }
+    // Free operand registers whose last reader is this instruction, then pick the
+    // destination (it may reuse one: kernels read each element before writing it).
+    for (std::int32_t o : {x.a, x.b}) {
+      if (x.kind == Kind::kOp && o >= 0 && nodes[o].kind == Kind::kOp &&
+          last_use[o] == static_cast<std::int32_t>(id) && !(o == x.b && x.a == x.b)) {
+        (nodes[o].is_mask() ? free_mask : free_num).push_back(reg[o]);
+      }
+    }
+    reg[id] = alloc(x.is_mask());
+    in.dst = reg[id];
+    out.code.push_back(in);
+
+    std::string line =
+        cat(name(static_cast<std::int32_t>(id)), " = ", kOpNames[static_cast<int>(in.op)]);
+    switch (in.op) {
+      case Op::kStrEq:
+        append(&line, " ", field_name(static_cast<Field>(in.field)), ", ",
+               str_name(in.field, in.aux));
+        break;
+      case Op::kStrIn: {
+        append(&line, " ", field_name(static_cast<Field>(in.field)), ", [");
+        for (std::uint32_t k = 0; k < in.count; ++k) {
+          append(&line, k ? ", " : "", str_name(in.field, g.ids()[in.aux + k]));
+        }
+        append(&line, "]");
+        break;
+      }
+      case Op::kStrEqField:
+        append(&line, " ", field_name(static_cast<Field>(in.field)), ", ",
+               field_name(static_cast<Field>(in.field2)));
+        break;
+      case Op::kFlagged: append(&line, " ", field_name(static_cast<Field>(in.field))); break;
+      case Op::kMaskConst: append(&line, " ", in.a.imm != 0 ? "true" : "false"); break;
+      default:
+        if (x.a >= 0) append(&line, " ", name(x.a));
+        if (x.b >= 0) append(&line, ", ", name(x.b));
+        break;
+    }
+    append(&out.listing, line, "\n");
+    if (x.kind == Kind::kOp && x.op == Op::kFlagged) {
+      out.flagged_fields.push_back(static_cast<Field>(x.field));
+    }
+  }
+  for (std::size_t r = 0; r < rule_roots.size(); ++r) {
+    Instr in;
+    in.op = Op::kRuleOut;
+    in.a = operand(rule_roots[r]);
+    in.aux = static_cast<std::uint32_t>(r);
+    out.code.push_back(in);
+    append(&out.listing, "rule ", r, " (", rule_ids[r], ") <- ", name(rule_roots[r]), "\n");
+  }
+  if (model >= 0) {
+    Instr in;
+    in.op = Op::kModelOut;
+    in.a = operand(model);
+    out.code.push_back(in);
+    append(&out.listing, "model <- ", name(model), "\n");
+  }
+  std::sort(out.flagged_fields.begin(), out.flagged_fields.end());
+  out.ids = std::move(g.ids());
+  return out;
+}
+
+}  // namespace vigil::score

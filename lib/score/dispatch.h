@@ -1,0 +1,24 @@
+// Internal: run-time choice of the instruction set (simdjson-style explicit detection through
+// xsimd::available_architectures(), so that tests can pin any arch the CPU has).
+#pragma once
+
+#include "score/program.h"
+#include "vigil/score.h"
+#include "vigil/status.h"
+
+namespace vigil::score {
+
+using EvalFn = void (*)(const ProgramView&, const EvalArgs&) noexcept;
+using BloomFn = void (*)(const std::uint32_t*, std::uint64_t, const std::uint64_t*, std::size_t,
+                         std::uint8_t*) noexcept;
+
+/// True when this build has `arch` and the CPU runs it.
+bool arch_available(ScoreArch arch) noexcept;
+/// The best available arch.
+ScoreArch best_arch() noexcept;
+/// kAuto → VIGIL_FORCE_ARCH (read now) or best_arch(); others are checked for availability.
+Result<ScoreArch> resolve_arch(ScoreArch requested);
+EvalFn eval_function(ScoreArch arch) noexcept;
+BloomFn bloom_function(ScoreArch arch) noexcept;
+
+}  // namespace vigil::score

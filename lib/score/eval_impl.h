@@ -1,0 +1,278 @@
+// Internal: the evaluator kernel, written once against a lane policy V (lanes_scalar.h or
+// lanes_simd.h) and instantiated per instruction set in eval_<arch>.cc.
+//
+// The kernel walks the batch in chunks of kChunk rows and runs the whole program on each
+// chunk. Comparisons write packed bitmasks (one bit per row), so boolean logic costs a word
+// operation per 64 rows and a rule's result is directly the fired-row bitmap the combine step
+// iterates. Rows past the end of the batch inside the last register are computed on padding
+// (columns are padded to 64 bytes) and masked off by the caller.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "score/program.h"
+
+namespace vigil::score {
+// Internal linkage on purpose: each eval_<arch>.cc compiles this header with different
+// instruction-set flags, and the linker must never merge an AVX-512 copy of a kernel into
+// another translation unit.
+namespace {
+
+// Element-wise semantics shared by every policy (and by constant folding).
+template <class V>
+struct Kernels {
+  using num = typename V::num;
+
+  static num add(num a, num b) noexcept { return a + b; }
+  static num sub(num a, num b) noexcept { return a - b; }
+  static num mul(num a, num b) noexcept { return a * b; }
+  static num div(num a, num b) noexcept { return a / b; }
+  // NaN-propagating, unlike minpd / std::min, so that a missing input stays missing (a NaN b
+  // falls through `a < b` to b). NaN tests use `a == a`, never `a != a`: xsimd 8.1's
+  // operator!= is unordered on SSE but ordered (_CMP_NEQ_OQ) on AVX, so it disagrees on NaN.
+  static num min(num a, num b) noexcept { return V::select(a == a, V::select(a < b, a, b), a); }
+  static num max(num a, num b) noexcept { return V::select(a == a, V::select(a > b, a, b), a); }
+  static num neg(num a) noexcept { return -a; }
+  static num abs(num a) noexcept { return V::abs(a); }
+  static num log1p(num a) noexcept { return V::log1p(a); }
+  static num nan_to_zero(num a) noexcept { return V::select(a == a, a, V::broadcast(0.0)); }
+
+  // Ordered comparisons: false whenever an operand is NaN, != included.
+  static auto lt(num a, num b) noexcept { return a < b; }
+  static auto le(num a, num b) noexcept { return a <= b; }
+  static auto gt(num a, num b) noexcept { return a > b; }
+  static auto ge(num a, num b) noexcept { return a >= b; }
+  static auto eq(num a, num b) noexcept { return a == b; }
+  static auto ne(num a, num b) noexcept { return V::mask_or(a<b, a> b); }
+};
+
+template <class V>
+class Evaluator {
+  using K = Kernels<V>;
+  using num = typename V::num;
+  static constexpr std::size_t W = V::width;
+
+ public:
+  Evaluator(const ProgramView& p, const EvalArgs& args) noexcept : p_(p), args_(args) {}
+
+  void run() noexcept {
+    for (std::size_t base = 0; base < args_.rows; base += kChunk) {
+      std::size_t len = std::min(kChunk, args_.rows - base);
+      len = (len + W - 1) / W * W;  // whole registers; padding rows are masked off later
+      for (std::size_t k = 0; k < p_.size; ++k) step(p_.code[k], base, len);
+    }
+  }
+
+ private:
+  double* nreg(std::uint32_t r) const noexcept { return args_.num_regs + r * kChunk; }
+  std::uint64_t* mreg(std::uint32_t r) const noexcept { return args_.mask_regs + r * kChunkWords; }
+  const double* src(const Operand& o, std::size_t base) const noexcept {
+    return o.src == Src::kFeature ? args_.features[o.index] + base : nreg(o.index);
+  }
+
+  template <class F>
+  void unary(const Instr& in, std::size_t base, std::size_t len, F f) const noexcept {
+    const double* a = src(in.a, base);
+    double* d = nreg(in.dst);
+    for (std::size_t i = 0; i < len; i += W) V::store(d + i, f(V::load(a + i)));
+  }
+
+  template <class F>
+  void binary(const Instr& in, std::size_t base, std::size_t len, F f) const noexcept {
+    double* d = nreg(in.dst);
+    if (in.b.src == Src::kConst) {
+      const double* a = src(in.a, base);
+      const num b = V::broadcast(in.b.imm);
+      for (std::size_t i = 0; i < len; i += W) V::store(d + i, f(V::load(a + i), b));
+    } else if (in.a.src == Src::kConst) {
+      const num a = V::broadcast(in.a.imm);
+      const double* b = src(in.b, base);
+      for (std::size_t i = 0; i < len; i += W) V::store(d + i, f(a, V::load(b + i)));
+    } else {
+      const double* a = src(in.a, base);
+      const double* b = src(in.b, base);
+      for (std::size_t i = 0; i < len; i += W) V::store(d + i, f(V::load(a + i), V::load(b + i)));
+    }
+  }
+
+  // Compilation puts a constant operand of a comparison on the right.
+  template <class F>
+  void compare(const Instr& in, std::size_t base, std::size_t len, F f) const noexcept {
+    std::uint64_t* d = mreg(in.dst);
+    const double* a = src(in.a, base);
+    for (std::size_t w = 0; w * 64 < len; ++w) {
+      const std::size_t end = std::min<std::size_t>(64, len - w * 64);
+      const double* aw = a + w * 64;
+      std::uint64_t bits = 0;
+      if (in.b.src == Src::kConst) {
+        const num b = V::broadcast(in.b.imm);
+        for (std::size_t j = 0; j < end; j += W) bits |= V::bits(f(V::load(aw + j), b)) << j;
+      } else {
+        const double* bw = src(in.b, base) + w * 64;
+        for (std::size_t j = 0; j < end; j += W) {
+          bits |= V::bits(f(V::load(aw + j), V::load(bw + j))) << j;
+        }
+      }
+      d[w] = bits;
+    }
+  }
+
+  template <class T>
+  static std::uint64_t eq_bits(const T* col, T id, std::size_t end) noexcept {
+    std::uint64_t bits = 0;
+    for (std::size_t j = 0; j < end; ++j) bits |= static_cast<std::uint64_t>(col[j] == id) << j;
+    return bits;
+  }
+
+  void str_eq(const Instr& in, std::size_t base, std::size_t len) const noexcept {
+    std::uint64_t* d = mreg(in.dst);
+    for (std::size_t w = 0; w * 64 < len; ++w) {
+      const std::size_t end = std::min<std::size_t>(64, len - w * 64);
+      const std::size_t row = base + w * 64;
+      if (args_.str_columns[in.field] != nullptr) {
+        d[w] = eq_bits(args_.str_columns[in.field] + row, in.aux, end);
+      } else {
+        d[w] = eq_bits(args_.gender + row, static_cast<char>(in.aux), end);
+      }
+    }
+  }
+
+  void str_in(const Instr& in, std::size_t base, std::size_t len) const noexcept {
+    std::uint64_t* d = mreg(in.dst);
+    const std::uint32_t* ids = p_.ids + in.aux;
+    for (std::size_t w = 0; w * 64 < len; ++w) {
+      const std::size_t end = std::min<std::size_t>(64, len - w * 64);
+      const std::size_t row = base + w * 64;
+      std::uint64_t bits = 0;
+      for (std::uint32_t k = 0; k < in.count; ++k) {
+        if (args_.str_columns[in.field] != nullptr) {
+          bits |= eq_bits(args_.str_columns[in.field] + row, ids[k], end);
+        } else {
+          bits |= eq_bits(args_.gender + row, static_cast<char>(ids[k]), end);
+        }
+      }
+      d[w] = bits;
+    }
+  }
+
+  void str_eq_field(const Instr& in, std::size_t base, std::size_t len) const noexcept {
+    std::uint64_t* d = mreg(in.dst);
+    const std::uint32_t* x = args_.str_columns[in.field];
+    const std::uint32_t* y = args_.str_columns[in.field2];
+    for (std::size_t w = 0; w * 64 < len; ++w) {
+      const std::size_t end = std::min<std::size_t>(64, len - w * 64);
+      const std::size_t row = base + w * 64;
+      std::uint64_t bits = 0;
+      for (std::size_t j = 0; j < end; ++j) {
+        bits |= static_cast<std::uint64_t>(x[row + j] == y[row + j]) << j;
+      }
+      d[w] = bits;
+    }
+  }
+
+  void step(const Instr& in, std::size_t base, std::size_t len) const noexcept {
+    const std::size_t words = (len + 63) / 64;
+    switch (in.op) {
+      case Op::kAdd: return binary(in, base, len, K::add);
+      case Op::kSub: return binary(in, base, len, K::sub);
+      case Op::kMul: return binary(in, base, len, K::mul);
+      case Op::kDiv: return binary(in, base, len, K::div);
+      case Op::kMin: return binary(in, base, len, K::min);
+      case Op::kMax: return binary(in, base, len, K::max);
+      case Op::kNeg: return unary(in, base, len, K::neg);
+      case Op::kAbs: return unary(in, base, len, K::abs);
+      case Op::kLog1p: return unary(in, base, len, K::log1p);
+      case Op::kNanToZero: return unary(in, base, len, K::nan_to_zero);
+      case Op::kLt: return compare(in, base, len, [](num a, num b) { return K::lt(a, b); });
+      case Op::kLe: return compare(in, base, len, [](num a, num b) { return K::le(a, b); });
+      case Op::kGt: return compare(in, base, len, [](num a, num b) { return K::gt(a, b); });
+      case Op::kGe: return compare(in, base, len, [](num a, num b) { return K::ge(a, b); });
+      case Op::kEq: return compare(in, base, len, [](num a, num b) { return K::eq(a, b); });
+      case Op::kNe: return compare(in, base, len, [](num a, num b) { return K::ne(a, b); });
+      case Op::kAnd: {
+        const std::uint64_t* a = mreg(in.a.index);
+        const std::uint64_t* b = mreg(in.b.index);
+        std::uint64_t* d = mreg(in.dst);
+        for (std::size_t w = 0; w < words; ++w) d[w] = a[w] & b[w];
+        return;
+      }
+      case Op::kOr: {
+        const std::uint64_t* a = mreg(in.a.index);
+        const std::uint64_t* b = mreg(in.b.index);
+        std::uint64_t* d = mreg(in.dst);
+        for (std::size_t w = 0; w < words; ++w) d[w] = a[w] | b[w];
+        return;
+      }
+      case Op::kAndNot: {
+        const std::uint64_t* a = mreg(in.a.index);
+        const std::uint64_t* b = mreg(in.b.index);
+        std::uint64_t* d = mreg(in.dst);
+        for (std::size_t w = 0; w < words; ++w) d[w] = a[w] & ~b[w];
+        return;
+      }
+      case Op::kNot: {
+        const std::uint64_t* a = mreg(in.a.index);
+        std::uint64_t* d = mreg(in.dst);
+        for (std::size_t w = 0; w < words; ++w) d[w] = ~a[w];
+        return;
+      }
+      case Op::kStrEq: return str_eq(in, base, len);
+      case Op::kStrIn: return str_in(in, base, len);
+      case Op::kStrEqField: return str_eq_field(in, base, len);
+      case Op::kFlagged: {
+        std::uint64_t* d = mreg(in.dst);
+        const std::uint64_t* hits = args_.flag_bits[in.field];
+        for (std::size_t w = 0; w < words; ++w) d[w] = hits != nullptr ? hits[base / 64 + w] : 0;
+        return;
+      }
+      case Op::kMaskConst: {
+        std::uint64_t* d = mreg(in.dst);
+        for (std::size_t w = 0; w < words; ++w) d[w] = in.a.imm != 0 ? ~std::uint64_t{0} : 0;
+        return;
+      }
+      case Op::kRuleOut: {
+        const std::uint64_t* a = mreg(in.a.index);
+        std::uint64_t* d = args_.rule_bits + in.aux * args_.words_per_rule + base / 64;
+        for (std::size_t w = 0; w < words; ++w) d[w] = a[w];
+        return;
+      }
+      case Op::kModelOut: {
+        double* d = args_.model_out + base;
+        if (in.a.src == Src::kConst) {
+          for (std::size_t i = 0; i < len; ++i) d[i] = in.a.imm;
+        } else {
+          std::memcpy(d, src(in.a, base), len * sizeof(double));
+        }
+        return;
+      }
+    }
+  }
+
+  const ProgramView& p_;
+  const EvalArgs& args_;
+};
+
+// The split-block Bloom filter probe (kBloomSalt in program.h). The 8 multiply-shift lanes
+// are independent, so the compiler maps them onto one 256-bit (or two 128-bit) registers
+// under each arch's flags.
+inline void bloom_probe_impl(const std::uint32_t* blocks, std::uint64_t block_mask,
+                             const std::uint64_t* hashes, std::size_t n,
+                             std::uint8_t* out) noexcept {
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint64_t h = hashes[i];
+    const std::uint32_t* block = blocks + ((h >> 32) & block_mask) * 8;
+    const auto key = static_cast<std::uint32_t>(h);
+    std::uint32_t missing = 0;
+    for (int k = 0; k < 8; ++k) {
+      const std::uint32_t bit = 1U << ((key * kBloomSalt[k]) >> 27);
+      missing |= ~block[k] & bit;
+    }
+    out[i] = missing == 0 ? 1 : 0;
+  }
+}
+
+}  // namespace
+}  // namespace vigil::score

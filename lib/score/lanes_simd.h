@@ -1,0 +1,49 @@
+// Internal: the xsimd lane policy of the evaluator kernel, one per instruction set.
+//
+// Include only from the per-arch translation units (eval_<arch>.cc), which are built with that
+// arch's flags. Transcendental functions (log1p) run per lane through the same libm call as
+// the scalar policy: xsimd's vector log1p may differ from std::log1p in the last ulp, and
+// decisions must not depend on the instruction set.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+#include <xsimd/xsimd.hpp>
+
+namespace vigil::score {
+
+template <class Arch>
+struct SimdLanes {
+  using num = xsimd::batch<double, Arch>;
+  using mask = xsimd::batch_bool<double, Arch>;
+  static constexpr std::size_t width = num::size;
+
+  static num load(const double* p) noexcept { return num::load_aligned(p); }
+  static void store(double* p, num v) noexcept { v.store_aligned(p); }
+  static num broadcast(double v) noexcept { return num(v); }
+  // xsimd 8.1 has no batch_bool → bitmask conversion, so read the register directly.
+  static std::uint64_t bits(mask m) noexcept {
+    if constexpr (std::is_base_of_v<xsimd::avx512f, Arch>) {
+      return static_cast<std::uint64_t>(static_cast<__mmask8>(m));
+    } else if constexpr (std::is_base_of_v<xsimd::avx, Arch>) {
+      return static_cast<std::uint64_t>(static_cast<unsigned>(_mm256_movemask_pd(m)));
+    } else {
+      return static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_pd(m)));
+    }
+  }
+  static mask mask_or(mask a, mask b) noexcept { return a | b; }
+  static num select(mask m, num a, num b) noexcept { return xsimd::select(m, a, b); }
+  static num abs(num a) noexcept { return xsimd::abs(a); }
+  static num log1p(num a) noexcept {
+    alignas(64) double lanes[width];
+    a.store_aligned(lanes);
+    for (std::size_t i = 0; i < width; ++i) lanes[i] = std::log1p(lanes[i]);
+    return num::load_aligned(lanes);
+  }
+};
+
+}  // namespace vigil::score

@@ -1,0 +1,131 @@
+// Internal: the flat program a rule set compiles to, and the interface of its evaluators.
+//
+// A program is a straight-line list of instructions over two kinds of registers, both one
+// chunk of kChunk rows wide: numeric registers (kChunk doubles) and mask registers (kChunk
+// bits, packed in 64-bit words so that &&, || and ! cost one instruction per 64 rows).
+// Feature columns and constants are operands, not instructions. The evaluator walks the rows
+// chunk by chunk and runs the whole program on each chunk, so the working set (a few
+// registers of 2 KiB) stays in L1 while instruction dispatch is paid once per 256 rows.
+//
+// Everything here is plain data (no std containers in the evaluator's view) because the
+// evaluator is compiled once per instruction set with different flags: sharing inline
+// functions of std containers between those translation units would let the linker pick an
+// AVX-512 copy for baseline code.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace vigil::score {
+
+/// Rows per chunk: a multiple of 64 (mask words) and of every SIMD width.
+inline constexpr std::size_t kChunk = 256;
+inline constexpr std::size_t kChunkWords = kChunk / 64;
+
+enum class Op : std::uint8_t {
+  // numeric × numeric → numeric
+  kAdd,
+  kSub,
+  kMul,
+  kDiv,
+  kMin,  // NaN if either is NaN
+  kMax,
+  // numeric → numeric
+  kNeg,
+  kAbs,
+  kLog1p,
+  kNanToZero,
+  // numeric × numeric → mask (every comparison with NaN is false, != included)
+  kLt,
+  kLe,
+  kGt,
+  kGe,
+  kEq,
+  kNe,
+  // mask × mask → mask
+  kAnd,
+  kOr,
+  kAndNot,  // a && !b
+  // mask → mask
+  kNot,
+  // leaves → mask
+  kStrEq,       // string column `field` == id
+  kStrIn,       // string column `field` in ids[aux .. aux + count)
+  kStrEqField,  // string column `field` == string column `field2`
+  kFlagged,     // flag hits of key field `field`
+  kMaskConst,   // all ones (imm != 0) or all zeros
+  // sinks
+  kRuleOut,   // rule `aux` ← mask a
+  kModelOut,  // model linear term ← numeric a
+};
+
+/// Where a numeric operand lives.
+enum class Src : std::uint8_t { kNone, kFeature, kConst, kReg };
+
+struct Operand {
+  Src src = Src::kNone;
+  std::uint32_t index = 0;  // feature column or register
+  double imm = 0;           // constant value
+};
+
+struct Instr {
+  Op op = Op::kAdd;
+  std::uint8_t field = 0;  // vigil::Field of string / flag ops
+  std::uint8_t field2 = 0;
+  std::uint32_t dst = 0;    // destination register (numeric or mask by op)
+  Operand a, b;             // numeric operands, or mask registers in a.index / b.index
+  std::uint32_t aux = 0;    // rule index, string id, or offset into ids
+  std::uint32_t count = 0;  // number of ids for kStrIn
+};
+
+/// The evaluator's view of a compiled program.
+struct ProgramView {
+  const Instr* code = nullptr;
+  std::size_t size = 0;
+  const std::uint32_t* ids = nullptr;  // string id lists of kStrIn
+  std::size_t num_regs = 0;
+  std::size_t mask_regs = 0;
+  std::size_t rules = 0;
+};
+
+/// The data one evaluation reads and writes.
+struct EvalArgs {
+  std::size_t rows = 0;                               // rows to evaluate
+  const double* const* features = nullptr;            // column pointers, 64-byte aligned and padded
+  const std::uint32_t* const* str_columns = nullptr;  // per Field: StrId column or null
+  const char* gender = nullptr;                       // the gender column (chars)
+  const std::uint64_t* const* flag_bits = nullptr;    // per Field: batch-wide hit bits or null
+  std::uint64_t* rule_bits = nullptr;                 // rules × words_per_rule, batch-wide
+  std::size_t words_per_rule = 0;
+  double* model_out = nullptr;         // rows doubles (64-byte aligned, padded to kChunk)
+  double* num_regs = nullptr;          // num_regs × kChunk, 64-byte aligned
+  std::uint64_t* mask_regs = nullptr;  // mask_regs × kChunkWords
+};
+
+// One evaluator per instruction set; each lives in its own translation unit.
+void eval_scalar(const ProgramView& program, const EvalArgs& args) noexcept;
+void eval_sse42(const ProgramView& program, const EvalArgs& args) noexcept;
+void eval_avx2(const ProgramView& program, const EvalArgs& args) noexcept;
+void eval_avx512(const ProgramView& program, const EvalArgs& args) noexcept;
+
+/// Split-block Bloom filter (as in Parquet / Impala): a key's 32-bit hash picks one bit in each
+/// of the 8 words of its 32-byte block.
+inline constexpr std::uint32_t kBloomSalt[8] = {0x47b6137bU, 0x44974d91U, 0x8824ad5bU, 0xa2b7289dU,
+                                                0x705495c7U, 0x2df1424bU, 0x9efc4947U, 0x5c6bfb31U};
+
+/// Blocked Bloom filter probe: for each of n hashes, out[i] = 1 when all 8 bits of its block
+/// pattern are set (may be a false positive), else 0. Vectorized per instruction set.
+void bloom_probe_scalar(const std::uint32_t* blocks, std::uint64_t block_mask,
+                        const std::uint64_t* hashes, std::size_t n, std::uint8_t* out) noexcept;
+void bloom_probe_sse42(const std::uint32_t* blocks, std::uint64_t block_mask,
+                       const std::uint64_t* hashes, std::size_t n, std::uint8_t* out) noexcept;
+void bloom_probe_avx2(const std::uint32_t* blocks, std::uint64_t block_mask,
+                      const std::uint64_t* hashes, std::size_t n, std::uint8_t* out) noexcept;
+void bloom_probe_avx512(const std::uint32_t* blocks, std::uint64_t block_mask,
+                        const std::uint64_t* hashes, std::size_t n, std::uint8_t* out) noexcept;
+
+/// The scalar semantics every evaluator must match bit for bit (also used for folding).
+double apply_numeric(Op op, double a, double b) noexcept;
+bool apply_compare(Op op, double a, double b) noexcept;
+
+}  // namespace vigil::score

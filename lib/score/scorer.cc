@@ -1,0 +1,405 @@
+// Scorer: compiles a Config into a program and scores batches with it.
+//
+// score() = flag probes (per key field the rules or the flag set use) → the program on the
+// chosen arch (rule bitmaps + the model's linear term) → one shared scalar pass that sums
+// fired rules, applies the sigmoid and thresholds, and orders reasons. That last pass is
+// the same code for every arch, so SIMD and scalar paths only have to agree on the bitmaps and
+// the linear term, which they do bit for bit.
+#include "score/text.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "score/compiler.h"
+#include "score/dispatch.h"
+#include "score/parser.h"
+#include "vigil/score.h"
+
+namespace vigil {
+
+struct Scorer::Impl {
+  std::shared_ptr<const score::CompiledProgram> program;
+  std::size_t feature_count = 0;
+  std::vector<std::string> rule_ids, rule_reasons;
+  std::vector<double> rule_scores;
+  std::vector<std::uint32_t> rule_order;  // score desc, then config order
+  ModelSpec::Kind model_kind = ModelSpec::Kind::kNone;
+  double model_scale = 0;
+  std::vector<score::ModelTerm> terms;
+  std::vector<std::string> term_names, term_texts;
+  Thresholds thresholds;
+  ScoreArch arch = ScoreArch::kScalar;
+  score::EvalFn eval = nullptr;
+};
+
+struct ScoreScratch::Impl {
+  std::vector<std::uint64_t> rule_bits;
+  detail::AlignedColumn<double> model_out;
+  detail::AlignedColumn<double> num_regs;
+  std::vector<std::uint64_t> mask_regs;
+  std::array<std::vector<std::uint64_t>, kFieldCount> flag_bits;
+  std::vector<std::uint8_t> hits;
+  std::vector<double> rule_sum, top_rule;
+  std::vector<const double*> features;
+  std::vector<FlagHit> flag_hits;
+
+  template <class T>
+  static void ensure(detail::AlignedColumn<T>& c, std::size_t n) {
+    if (c.capacity() < n) c = detail::AlignedColumn<T>(n);
+  }
+};
+
+ScoreScratch::ScoreScratch() : impl_(std::make_unique<Impl>()) {}
+ScoreScratch::~ScoreScratch() = default;
+ScoreScratch::ScoreScratch(ScoreScratch&&) noexcept = default;
+ScoreScratch& ScoreScratch::operator=(ScoreScratch&&) noexcept = default;
+std::span<const FlagHit> ScoreScratch::flagged_hits() const noexcept { return impl_->flag_hits; }
+
+std::string RuleError::to_string() const {
+  std::string out = rule_id.empty() ? std::string("model") : score::cat("rule ", rule_id);
+  if (line != 0) score::append(&out, ", line ", line, ", column ", column);
+  score::append(&out, ": ", message);
+  return out;
+}
+
+namespace {
+
+constexpr std::array<std::string_view, 9> kStringFields = {
+    "category", "merchant", "state", "city", "job", "first", "last", "street", "gender"};
+
+// Maps an offset inside a rule's "when" string to the document position. Without a position
+// (a Config built in code) the offset is reported as line 1, column offset + 1.
+void place(const RuleSpec& rule, std::uint32_t offset, RuleError& e) {
+  if (rule.line == 0) {
+    e.line = 1;
+    e.column = offset + 1;
+  } else {
+    e.line = rule.line;
+    e.column = rule.column + offset;
+  }
+}
+
+struct Parsed {
+  std::vector<std::unique_ptr<score::Expr>> conditions;
+  std::vector<score::ModelTerm> terms;
+  std::vector<RuleError> errors;
+};
+
+Parsed parse_all(const Config& config, std::span<const std::string> features) {
+  Parsed p;
+  const score::NameScope scope{features};
+  for (const RuleSpec& rule : config.rules) {
+    score::ParseError pe;
+    auto e = score::parse_condition(rule.when, scope, pe);
+    if (!e) {
+      RuleError err;
+      err.rule_id = rule.id;
+      place(rule, pe.pos, err);
+      err.token = pe.token;
+      err.message = pe.message;
+      p.errors.push_back(std::move(err));
+    }
+    p.conditions.push_back(std::move(e));
+  }
+  for (std::size_t i = 0; i < config.rules.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (config.rules[i].id == config.rules[j].id) {
+        RuleError err;
+        err.rule_id = config.rules[i].id;
+        place(config.rules[i], 0, err);
+        err.message = "duplicate rule id";
+        p.errors.push_back(std::move(err));
+        break;
+      }
+    }
+  }
+  if (config.model.kind != ModelSpec::Kind::kNone) {
+    std::vector<std::string_view> known(features.begin(), features.end());
+    for (const auto& t : config.model.terms) {
+      auto it = std::find(features.begin(), features.end(), t.feature);
+      RuleError err;
+      if (it == features.end()) {
+        err.message = score::cat("unknown model feature '", t.feature, "'");
+        if (auto best = score::closest_name(t.feature, known)) {
+          score::append(&err.message, " (did you mean '", *best, "'?)");
+        }
+        err.token = t.feature;
+        p.errors.push_back(std::move(err));
+        continue;
+      }
+      if (!(t.std > 0) || !std::isfinite(t.std) || !std::isfinite(t.mean) ||
+          !std::isfinite(t.weight)) {
+        err.message = score::cat("model feature '", t.feature,
+                                 "' needs a finite weight and mean and a std > 0");
+        err.token = t.feature;
+        p.errors.push_back(std::move(err));
+        continue;
+      }
+      p.terms.push_back(
+          {static_cast<std::uint32_t>(it - features.begin()), t.weight, t.mean, t.std});
+    }
+  }
+  return p;
+}
+
+}  // namespace
+
+std::vector<RuleError> Scorer::check(const Config& config,
+                                     std::span<const std::string> feature_columns,
+                                     Dictionary& dict) {
+  (void)dict;  // parsing interns nothing; kept for symmetry with compile()
+  return parse_all(config, feature_columns).errors;
+}
+
+Result<Scorer> Scorer::compile(const Config& config, std::span<const std::string> feature_columns,
+                               Dictionary& dict, const ScorerOptions& options) {
+  auto arch = score::resolve_arch(options.arch);
+  if (!arch.ok()) return arch.status();
+  Parsed parsed = parse_all(config, feature_columns);
+  if (!parsed.errors.empty()) {
+    return Status(ErrorCode::kParseError, parsed.errors.front().to_string());
+  }
+  if (config.thresholds.review > config.thresholds.decline) {
+    return Status(ErrorCode::kInvalidArgument, "thresholds: review must not exceed decline");
+  }
+  for (const RuleSpec& r : config.rules) {
+    if (!std::isfinite(r.score)) {
+      return Status(ErrorCode::kInvalidArgument,
+                    score::cat("rule ", r.id, ": score must be finite"));
+    }
+  }
+  if (config.rules.size() >= kModelReasonBase || config.model.terms.size() >= 0x7FFF) {
+    return Status(ErrorCode::kResourceExhausted, "too many rules or model terms");
+  }
+
+  auto impl = std::make_shared<Impl>();
+  std::vector<const score::Expr*> roots;
+  for (const auto& c : parsed.conditions) roots.push_back(c.get());
+  for (const RuleSpec& r : config.rules) {
+    impl->rule_ids.push_back(r.id);
+    impl->rule_reasons.push_back(r.reason);
+    impl->rule_scores.push_back(r.score);
+  }
+  const bool has_model = config.model.kind != ModelSpec::Kind::kNone;
+  impl->program = std::make_shared<const score::CompiledProgram>(score::generate(
+      roots, config.model.bias, parsed.terms, has_model, feature_columns, impl->rule_ids, dict));
+  impl->feature_count = feature_columns.size();
+  impl->rule_order.resize(config.rules.size());
+  std::iota(impl->rule_order.begin(), impl->rule_order.end(), 0U);
+  std::stable_sort(impl->rule_order.begin(), impl->rule_order.end(),
+                   [&](std::uint32_t a, std::uint32_t b) {
+                     return impl->rule_scores[a] > impl->rule_scores[b];
+                   });
+  impl->model_kind = config.model.kind;
+  impl->model_scale = config.model.scale;
+  impl->terms = parsed.terms;
+  for (const auto& t : parsed.terms) {
+    impl->term_names.push_back(feature_columns[t.column]);
+    impl->term_texts.push_back(score::cat("model: ", feature_columns[t.column]));
+  }
+  impl->thresholds = config.thresholds;
+  impl->arch = *arch;
+  impl->eval = score::eval_function(*arch);
+  return Scorer(std::move(impl));
+}
+
+Result<Scorer> Scorer::with_arch(ScoreArch arch) const {
+  auto resolved = score::resolve_arch(arch);
+  if (!resolved.ok()) return resolved.status();
+  auto impl = std::make_shared<Impl>(*impl_);
+  impl->arch = *resolved;
+  impl->eval = score::eval_function(*resolved);
+  return Scorer(std::move(impl));
+}
+
+ScoreArch Scorer::arch() const noexcept { return impl_->arch; }
+std::string_view Scorer::arch_name() const noexcept { return score_arch_name(impl_->arch); }
+std::size_t Scorer::rule_count() const noexcept { return impl_->rule_ids.size(); }
+std::size_t Scorer::model_terms() const noexcept { return impl_->terms.size(); }
+std::size_t Scorer::instruction_count() const noexcept { return impl_->program->code.size(); }
+std::span<const Field> Scorer::flagged_fields() const noexcept {
+  return impl_->program->flagged_fields;
+}
+std::string Scorer::dump_program() const { return impl_->program->listing; }
+
+std::string_view Scorer::reason_id(ReasonCode code) const noexcept {
+  if (code < impl_->rule_ids.size()) return impl_->rule_ids[code];
+  if (code >= kModelReasonBase && code != kNoReason &&
+      static_cast<std::size_t>(code - kModelReasonBase) < impl_->term_names.size()) {
+    return impl_->term_names[code - kModelReasonBase];
+  }
+  return {};
+}
+
+std::string_view Scorer::reason_text(ReasonCode code) const noexcept {
+  if (code < impl_->rule_reasons.size()) return impl_->rule_reasons[code];
+  if (code >= kModelReasonBase && code != kNoReason &&
+      static_cast<std::size_t>(code - kModelReasonBase) < impl_->term_texts.size()) {
+    return impl_->term_texts[code - kModelReasonBase];
+  }
+  return {};
+}
+
+Status Scorer::score(const TransactionBatch& batch, const FeatureMatrix& features,
+                     const FlagSet& flags, std::span<Decision> out) const {
+  ScoreScratch scratch;
+  return score(batch, features, flags, scratch, out);
+}
+
+Status Scorer::score(const TransactionBatch& batch, const FeatureMatrix& features,
+                     const FlagSet& flags, ScoreScratch& scratch_owner,
+                     std::span<Decision> out) const {
+  const Impl& s = *impl_;
+  const std::size_t n = batch.size();
+  if (features.columns() != s.feature_count) {
+    return Status(ErrorCode::kInvalidArgument,
+                  score::cat("feature matrix has ", features.columns(), " columns, the scorer ",
+                             s.feature_count));
+  }
+  if (features.rows() < n || out.size() < n) {
+    return Status(ErrorCode::kInvalidArgument,
+                  score::cat("batch of ", n, " rows but ", features.rows(), " feature rows and ",
+                             out.size(), " decisions"));
+  }
+  ScoreScratch::Impl& sc = *scratch_owner.impl_;
+  sc.flag_hits.clear();
+  if (n == 0) return Status{};
+
+  const score::CompiledProgram& prog = *s.program;
+  const std::size_t padded = (n + score::kChunk - 1) / score::kChunk * score::kChunk;
+  const std::size_t words = padded / 64;
+  sc.rule_bits.resize(std::max<std::size_t>(1, prog.rules) * words);
+  ScoreScratch::Impl::ensure(sc.model_out, padded);
+  ScoreScratch::Impl::ensure(sc.num_regs, std::max<std::size_t>(1, prog.num_regs) * score::kChunk);
+  if (sc.mask_regs.size() < prog.mask_regs * score::kChunkWords) {
+    sc.mask_regs.assign(prog.mask_regs * score::kChunkWords, 0);
+  }
+
+  // Flagged-entity join: every key field the rules test or the flag set holds.
+  std::array<const std::uint64_t*, kFieldCount> flag_ptrs{};
+  sc.hits.resize(n);
+  for (std::size_t f = 0; f < kFieldCount; ++f) {
+    const Field field = static_cast<Field>(f);
+    const bool used =
+        std::binary_search(prog.flagged_fields.begin(), prog.flagged_fields.end(), field);
+    if (!used && flags.size(field) == 0) continue;
+    auto& bits = sc.flag_bits[f];
+    bits.assign(words, 0);
+    flag_ptrs[f] = bits.data();
+    if (flags.size(field) == 0) continue;
+    flags.probe(batch, field, sc.hits);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (sc.hits[i] == 0) continue;
+      bits[i / 64] |= std::uint64_t{1} << (i % 64);
+      const StrId reason = flags.find(field, batch.key(field, i), batch.time[i]).value_or(kNoStr);
+      sc.flag_hits.push_back({static_cast<std::uint32_t>(i), field, reason});
+    }
+  }
+  std::sort(sc.flag_hits.begin(), sc.flag_hits.end(), [](const FlagHit& a, const FlagHit& b) {
+    return a.row != b.row ? a.row < b.row : a.field < b.field;
+  });
+
+  // The program.
+  sc.features.resize(features.columns());
+  for (std::size_t j = 0; j < features.columns(); ++j) sc.features[j] = features.column(j);
+  std::array<const std::uint32_t*, kFieldCount> str_cols{};
+  str_cols[static_cast<std::size_t>(Field::kMerchant)] = batch.merchant.data();
+  str_cols[static_cast<std::size_t>(Field::kCategory)] = batch.category.data();
+  str_cols[static_cast<std::size_t>(Field::kFirst)] = batch.first.data();
+  str_cols[static_cast<std::size_t>(Field::kLast)] = batch.last.data();
+  str_cols[static_cast<std::size_t>(Field::kStreet)] = batch.street.data();
+  str_cols[static_cast<std::size_t>(Field::kCity)] = batch.city.data();
+  str_cols[static_cast<std::size_t>(Field::kState)] = batch.state.data();
+  str_cols[static_cast<std::size_t>(Field::kJob)] = batch.job.data();
+  score::EvalArgs args;
+  args.rows = n;
+  args.features = sc.features.data();
+  args.str_columns = str_cols.data();
+  args.gender = batch.gender.data();
+  args.flag_bits = flag_ptrs.data();
+  args.rule_bits = sc.rule_bits.data();
+  args.words_per_rule = words;
+  args.model_out = sc.model_out.data();
+  args.num_regs = sc.num_regs.data();
+  args.mask_regs = sc.mask_regs.data();
+  s.eval(prog.view(), args);
+
+  // Fired rules in reason order: sum their scores and keep the first reasons.
+  sc.rule_sum.assign(n, 0.0);
+  sc.top_rule.assign(n, -std::numeric_limits<double>::infinity());
+  for (std::size_t i = 0; i < n; ++i) out[i] = Decision{};
+  const std::size_t used_words = (n + 63) / 64;
+  for (std::uint32_t r : s.rule_order) {
+    const double score = s.rule_scores[r];
+    const std::uint64_t* bits = sc.rule_bits.data() + r * words;
+    for (std::size_t w = 0; w < used_words; ++w) {
+      std::uint64_t b = bits[w];
+      if (w + 1 == used_words && n % 64 != 0) b &= (std::uint64_t{1} << (n % 64)) - 1;
+      while (b != 0) {
+        const std::size_t i = w * 64 + static_cast<std::size_t>(std::countr_zero(b));
+        b &= b - 1;
+        sc.rule_sum[i] += score;
+        Decision& d = out[i];
+        if (d.reason_count == 0) sc.top_rule[i] = score;
+        if (d.reason_count < Decision::kMaxReasons) {
+          d.reasons[d.reason_count++] = static_cast<ReasonCode>(r);
+        }
+      }
+    }
+  }
+
+  const bool has_model = s.model_kind != ModelSpec::Kind::kNone;
+  for (std::size_t i = 0; i < n; ++i) {
+    Decision& d = out[i];
+    double model_score = 0;
+    if (has_model) {
+      const double lin = sc.model_out[i];
+      if (s.model_kind == ModelSpec::Kind::kLogistic) {
+        model_score = s.model_scale / (1.0 + std::exp(-lin));
+      } else {
+        model_score = s.model_scale * std::clamp(lin, 0.0, 1.0);
+      }
+      if (std::isnan(model_score)) model_score = 0;
+    }
+    const double total = std::clamp(std::round(sc.rule_sum[i] + model_score), 0.0, 1000.0);
+    d.score = static_cast<std::int32_t>(total);
+    d.action = d.score >= s.thresholds.decline  ? Action::kDecline
+               : d.score >= s.thresholds.review ? Action::kReview
+                                                : Action::kApprove;
+    if (has_model && model_score > 0 && !s.terms.empty() &&
+        (d.reason_count == 0 || model_score > sc.top_rule[i])) {
+      // The model dominates: its two largest |w·z| terms lead the reasons.
+      std::array<ReasonCode, 2> top{kNoReason, kNoReason};
+      std::array<double, 2> mag{0, 0};
+      for (std::size_t t = 0; t < s.terms.size(); ++t) {
+        const auto& term = s.terms[t];
+        const double x = features.column(term.column)[i];
+        const double c = std::fabs(term.weight * ((x - term.mean) / term.std));
+        if (!(c > 0)) continue;  // missing or no contribution
+        if (c > mag[0]) {
+          top[1] = top[0];
+          mag[1] = mag[0];
+          top[0] = static_cast<ReasonCode>(kModelReasonBase + t);
+          mag[0] = c;
+        } else if (c > mag[1]) {
+          top[1] = static_cast<ReasonCode>(kModelReasonBase + t);
+          mag[1] = c;
+        }
+      }
+      const std::size_t k = (top[0] != kNoReason) + (top[1] != kNoReason);
+      if (k > 0) {
+        const std::size_t keep = std::min<std::size_t>(d.reason_count, Decision::kMaxReasons - k);
+        std::copy_backward(d.reasons.begin(), d.reasons.begin() + static_cast<std::ptrdiff_t>(keep),
+                           d.reasons.begin() + static_cast<std::ptrdiff_t>(keep + k));
+        for (std::size_t j = 0; j < k; ++j) d.reasons[j] = top[j];
+        d.reason_count = static_cast<std::uint8_t>(keep + k);
+      }
+    }
+  }
+  return Status{};
+}
+
+}  // namespace vigil

@@ -1,0 +1,326 @@
+// Every arch against the scalar reference and against a direct AST interpreter: random rule
+// expressions over random feature matrices full of NaNs, infinities and signed zeros, at every
+// batch size (tail) from 0 to past two chunks.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <random>
+
+#include "score/parser.h"
+#include "score_test_util.h"
+#include "vigil/score.h"
+
+using namespace vigil;  // NOLINT: test file
+
+namespace {
+
+const std::vector<std::string> kNames =
+    score_test::feature_names({"card_count_1h", "card_amt_avg_30d", "merchant_count_1h"});
+const char* const kCategories[] = {"shopping_net", "misc_net", "grocery_pos", "gas_transport"};
+
+class ExprGen {
+ public:
+  explicit ExprGen(std::uint64_t seed) : rng_(seed) {}
+
+  std::string cond(int depth) {
+    switch (pick(depth <= 0 ? 6 : 12)) {
+      case 0: return num(depth - 1) + cmp() + num(depth - 1);
+      case 1: return num(depth - 1) + cmp() + constant();
+      case 2: return "in(category, [" + cat_lit() + ", " + cat_lit() + "])";
+      case 3: return std::string("category ") + (pick(2) ? "==" : "!=") + " " + cat_lit();
+      case 4: return std::string("flagged(") + (pick(2) ? "cc_num" : "merchant") + ")";
+      case 5: return pick(2) ? "gender == \"F\"" : "city == state";
+      case 6: return "(" + cond(depth - 1) + " && " + cond(depth - 1) + ")";
+      case 7: return "(" + cond(depth - 1) + " || " + cond(depth - 1) + ")";
+      case 8: return "!(" + cond(depth - 1) + ")";
+      case 9: return "between(" + num(depth - 1) + ", " + constant() + ", " + constant() + ")";
+      case 10: return "in(hour, [1, 2, 23])";
+      default: return "!(" + cond(depth - 1) + ")";
+    }
+  }
+
+  std::string num(int depth) {
+    switch (pick(depth <= 0 ? 3 : 13)) {
+      case 0:
+      case 1: return kNames[pick(static_cast<int>(kNames.size()))];
+      case 2: return constant();
+      case 3: return "(" + num(depth - 1) + " + " + num(depth - 1) + ")";
+      case 4: return "(" + num(depth - 1) + " - " + num(depth - 1) + ")";
+      case 5: return "(" + num(depth - 1) + " * " + num(depth - 1) + ")";
+      case 6: return "(" + num(depth - 1) + " / " + num(depth - 1) + ")";
+      case 7: return "-" + num(depth - 1);
+      case 8: return "abs(" + num(depth - 1) + ")";
+      case 9: return "min(" + num(depth - 1) + ", " + num(depth - 1) + ")";
+      case 10: return "max(" + num(depth - 1) + ", " + num(depth - 1) + ")";
+      case 11: return "log1p(" + num(depth - 1) + ")";
+      default: return "(" + constant() + " * " + constant() + ")";  // folds
+    }
+  }
+
+ private:
+  int pick(int n) { return static_cast<int>(rng_() % static_cast<std::uint64_t>(n)); }
+  std::string cmp() {
+    static const char* const ops[] = {" < ", " <= ", " > ", " >= ", " == ", " != "};
+    return ops[pick(6)];
+  }
+  std::string constant() {
+    static const char* const cs[] = {"0", "1", "2.5", "-3", "100", "1e3", "0.5", "22"};
+    return cs[pick(8)];
+  }
+  std::string cat_lit() {
+    if (pick(5) == 0) return "\"never_seen_category\"";
+    return std::string("\"") + kCategories[pick(4)] + "\"";
+  }
+  std::mt19937_64 rng_;
+};
+
+// A direct interpreter of the typed AST: the semantics the program must implement.
+struct Interp {
+  const TransactionBatch& batch;
+  const FeatureMatrix& features;
+  const FlagSet& flags;
+  const Dictionary& dict;
+
+  std::uint32_t str(const score::Expr& e, std::size_t row, Field field) const {
+    if (e.fn == score::Fn::kStrField) {
+      if (e.field == Field::kGender) return static_cast<unsigned char>(batch.gender[row]);
+      return static_cast<std::uint32_t>(batch.key(e.field, row));
+    }
+    if (field == Field::kGender) {
+      return e.text.size() == 1 ? static_cast<unsigned char>(e.text[0]) : 0x100;
+    }
+    return dict.find(e.text).value_or(0xFFFFFFFF);
+  }
+
+  double num(const score::Expr& e, std::size_t row) const {
+    using score::Fn;
+    auto a = [&](std::size_t i) { return num(*e.args[i], row); };
+    switch (e.fn) {
+      case Fn::kNumber: return e.number;
+      case Fn::kFeature: return features.at(row, e.column);
+      case Fn::kAdd: return a(0) + a(1);
+      case Fn::kSub: return a(0) - a(1);
+      case Fn::kMul: return a(0) * a(1);
+      case Fn::kDiv: return a(0) / a(1);
+      case Fn::kNeg: return -a(0);
+      case Fn::kAbs: return std::fabs(a(0));
+      case Fn::kLog1p: return std::log1p(a(0));
+      case Fn::kMin: {
+        const double x = a(0), y = a(1);
+        return std::isnan(x) || std::isnan(y) ? std::nan("") : (x < y ? x : y);
+      }
+      case Fn::kMax: {
+        const double x = a(0), y = a(1);
+        return std::isnan(x) || std::isnan(y) ? std::nan("") : (x > y ? x : y);
+      }
+      default: FAIL("not a number node"); return 0;
+    }
+  }
+
+  bool cond(const score::Expr& e, std::size_t row) const {
+    using score::Fn;
+    auto n = [&](std::size_t i) { return num(*e.args[i], row); };
+    auto c = [&](std::size_t i) { return cond(*e.args[i], row); };
+    switch (e.fn) {
+      case Fn::kLt: return n(0) < n(1);
+      case Fn::kLe: return n(0) <= n(1);
+      case Fn::kGt: return n(0) > n(1);
+      case Fn::kGe: return n(0) >= n(1);
+      case Fn::kEq:
+      case Fn::kNe: {
+        bool eq, ordered = true;
+        if (e.args[0]->type == score::Type::kString) {
+          const Field f = e.args[0]->fn == Fn::kStrField ? e.args[0]->field : e.args[1]->field;
+          eq = str(*e.args[0], row, f) == str(*e.args[1], row, f);
+        } else {
+          const double x = n(0), y = n(1);
+          eq = x == y;
+          ordered = !std::isnan(x) && !std::isnan(y);
+        }
+        return e.fn == Fn::kEq ? eq : (ordered && !eq);
+      }
+      case Fn::kAnd: return c(0) && c(1);
+      case Fn::kOr: return c(0) || c(1);
+      case Fn::kNot: return !c(0);
+      case Fn::kBetween: return n(0) >= n(1) && n(0) <= n(2);
+      case Fn::kIn: {
+        if (e.args[0]->type == score::Type::kString) {
+          const Field f = e.args[0]->field;
+          const std::uint32_t v = str(*e.args[0], row, f);
+          for (const auto& s : e.strings) {
+            score::Expr lit;
+            lit.fn = Fn::kString;
+            lit.text = s;
+            if (str(lit, row, f) == v) return true;
+          }
+          return false;
+        }
+        const double v = n(0);
+        for (double x : e.numbers) {
+          if (v == x) return true;
+        }
+        return false;
+      }
+      case Fn::kFlagged:
+        return flags.find(e.field, batch.key(e.field, row), batch.time[row]).has_value();
+      default: FAIL("not a condition node"); return false;
+    }
+  }
+};
+
+double random_value(std::mt19937_64& rng) {
+  static const double special[] = {std::nan(""),
+                                   std::nan(""),
+                                   0.0,
+                                   -0.0,
+                                   1.0,
+                                   2.5,
+                                   -3.0,
+                                   100.0,
+                                   1e3,
+                                   22.0,
+                                   std::numeric_limits<double>::infinity(),
+                                   -1.0,
+                                   0.5};
+  if (rng() % 2 == 0) return special[rng() % std::size(special)];
+  return static_cast<double>(static_cast<std::int64_t>(rng() % 4001) - 2000) / 8.0;
+}
+
+struct World {
+  Dictionary dict;
+  TransactionBatch batch{512};
+  FeatureMatrix features{kNames.size(), 512};
+  FlagSet flags;
+  std::size_t rows = 0;
+
+  explicit World(std::mt19937_64& rng, std::size_t n) : rows(n) {
+    batch.set_size(n);
+    features.set_rows(n);
+    std::vector<StrId> cats;
+    for (const char* c : kCategories) cats.push_back(dict.intern(c));
+    for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t j = 0; j < kNames.size(); ++j) features.column(j)[i] = random_value(rng);
+      batch.category[i] = rng() % 5 == 0 ? kNoStr : cats[rng() % cats.size()];
+      batch.city[i] = static_cast<StrId>(rng() % 3);
+      batch.state[i] = static_cast<StrId>(rng() % 3);
+      batch.gender[i] = "FM"[rng() % 2];
+      batch.cc_num[i] = rng() % 40;
+      batch.merchant[i] = static_cast<StrId>(rng() % 40);
+      batch.time[i] = static_cast<Micros>(rng() % 100);
+    }
+    for (std::uint64_t k = 0; k < 40; k += 3) {
+      FlagChange c;
+      c.entity = k % 2 ? Field::kCcNum : Field::kMerchant;
+      c.key = k;
+      c.time = static_cast<Micros>(k);
+      c.until = static_cast<Micros>(50 + k);
+      flags.apply(c);
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("random rules: every arch == scalar == AST interpreter, every tail", "[score][simd]") {
+  std::mt19937_64 rng(20240611);
+  const auto archs = available_score_archs();
+  INFO("archs: " << archs.size());
+  constexpr std::size_t kRows = 330;  // past one 256-row chunk
+  for (int round = 0; round < 25; ++round) {
+    World w(rng, kRows);
+    ExprGen gen(rng());
+    Config c;
+    constexpr int kRules = 9;  // scores 1, 2, 4, … 256: the total names the fired set
+    for (int r = 0; r < kRules; ++r) {
+      c.rules.push_back(score_test::rule("R" + std::to_string(r), gen.cond(3), 1 << r));
+    }
+    auto scalar = Scorer::compile(c, kNames, w.dict, {ScoreArch::kScalar});
+    INFO(scalar.status().to_string());
+    REQUIRE(scalar.ok());
+
+    // Expected from the interpreter.
+    std::vector<std::unique_ptr<score::Expr>> asts;
+    for (const auto& r : c.rules) {
+      score::ParseError pe;
+      asts.push_back(score::parse_condition(r.when, score::NameScope{kNames}, pe));
+      REQUIRE(asts.back());
+    }
+    Interp interp{w.batch, w.features, w.flags, w.dict};
+    std::vector<Decision> want(kRows);
+    for (std::size_t i = 0; i < kRows; ++i) {
+      for (int r = kRules; r-- > 0;) {
+        if (!interp.cond(*asts[r], i)) continue;
+        want[i].score += 1 << r;
+        if (want[i].reason_count < Decision::kMaxReasons) {
+          want[i].reasons[want[i].reason_count++] = static_cast<ReasonCode>(r);
+        }
+      }
+      want[i].action = want[i].score >= 800   ? Action::kDecline
+                       : want[i].score >= 500 ? Action::kReview
+                                              : Action::kApprove;
+    }
+
+    for (ScoreArch a : archs) {
+      auto s = scalar->with_arch(a);
+      REQUIRE(s.ok());
+      ScoreScratch scratch;
+      std::vector<Decision> out(kRows);
+      for (std::size_t n = 0; n <= kRows; n += (a == ScoreArch::kScalar ? 7 : 1)) {
+        w.batch.set_size(n);
+        std::fill(out.begin(), out.end(), Decision{});
+        REQUIRE(s->score(w.batch, w.features, w.flags, scratch, out).ok());
+        for (std::size_t i = 0; i < n; ++i) {
+          if (!(out[i] == want[i])) {
+            FAIL_CHECK("arch " << s->arch_name() << " n=" << n << " row " << i << " score "
+                               << out[i].score << " want " << want[i].score << "\n"
+                               << s->dump_program());
+            for (const auto& r : c.rules) UNSCOPED_INFO(r.id << ": " << r.when);
+            return;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("model linear term is bit-identical on every arch", "[score][simd]") {
+  std::mt19937_64 rng(99);
+  World w(rng, 300);
+  Config c;
+  c.model.kind = ModelSpec::Kind::kLogistic;
+  c.model.bias = -1.25;
+  c.model.scale = 1000;
+  for (std::size_t j = 0; j < kNames.size(); ++j) {
+    c.model.terms.push_back({kNames[j], 0.001 * static_cast<double>(j + 1) - 0.004,
+                             j % 2 ? 0.0 : 3.5, j % 3 ? 1.0 : 7.25});
+  }
+  c.rules.push_back(score_test::rule("LOG", "log1p(abs(amt)) > 3", 10));
+  // Replace infinities: inf·0 in a term is NaN, then 0; keep some anyway.
+  auto scalar = Scorer::compile(c, kNames, w.dict, {ScoreArch::kScalar});
+  REQUIRE(scalar.ok());
+  std::vector<Decision> ref(300);
+  REQUIRE(scalar->score(w.batch, w.features, w.flags, ref).ok());
+  for (std::size_t i = 0; i < 300; ++i) {
+    double lin = c.model.bias;
+    for (std::size_t j = 0; j < kNames.size(); ++j) {
+      const auto& t = c.model.terms[j];
+      double z = w.features.at(i, j);
+      if (t.mean != 0) z = z - t.mean;
+      if (t.std != 1) z = z / t.std;
+      double term = z * t.weight;
+      if (std::isnan(term)) term = 0;
+      lin = lin + term;
+    }
+    double m = 1000 / (1.0 + std::exp(-lin));
+    if (std::isnan(m)) m = 0;
+    const double rules = std::log1p(std::fabs(w.features.at(i, 0))) > 3 ? 10 : 0;
+    REQUIRE(ref[i].score == static_cast<int>(std::clamp(std::round(rules + m), 0.0, 1000.0)));
+  }
+  for (ScoreArch a : available_score_archs()) {
+    auto s = scalar->with_arch(a);
+    REQUIRE(s.ok());
+    std::vector<Decision> out(300);
+    REQUIRE(s->score(w.batch, w.features, w.flags, out).ok());
+    INFO(s->arch_name());
+    CHECK(out == ref);
+  }
+}
