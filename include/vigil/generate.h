@@ -9,9 +9,12 @@
 // purchases over hours to a few days, sometimes far from home. With events, disputes, stolen
 // card reports and merchant flags follow in event time.
 //
-// Output is deterministic: the same options give byte-identical output on every platform
-// (own PRNG and samplers, no std distributions). Records come in non-decreasing event time,
-// one at a time, with memory bounded by one simulated day.
+// Output is deterministic: the same options give byte-identical output. vigil draws from its
+// own PRNG (xoshiro256**) and samplers rather than the std distributions, whose output differs
+// between standard libraries; the only platform input is libm's log / exp, whose last-ulp
+// differences vanish once amounts are rounded to cents and times to seconds. Records come in
+// non-decreasing event time, one at a time, with memory bounded by one simulated day (about
+// 300 bytes per transaction of that day) plus the pending events.
 //
 // **Example**
 //   vigil::GeneratorOptions opts;
