@@ -1,3 +1,3 @@
-#include <catch2/catch.hpp>
 #include "vigil/features.h"
+#include <catch2/catch.hpp>
 TEST_CASE("placeholder", "[features]") {}

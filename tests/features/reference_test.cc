@@ -1,3 +1,226 @@
+// The feature store against the brute-force reference (reference.h) on randomized streams:
+// many keys, ties in time, late events within and beyond the lateness bound, idle-key
+// eviction, random batch sizes and snapshot / restore at random points.
 #include <catch2/catch.hpp>
+#include <cstring>
+#include <random>
+#include <sstream>
+
+#include "features/reference.h"
 #include "vigil/features.h"
-TEST_CASE("placeholder2", "[features]") {}
+
+namespace vigil::test {
+namespace {
+
+Config reference_config(LatePolicy policy) {
+  Config cfg;
+  cfg.lateness = 10 * kMicrosPerMinute;
+  cfg.late_policy = policy;
+  cfg.limits.idle_ttl = 3 * kMicrosPerHour;
+  const Micros m = kMicrosPerMinute, h = kMicrosPerHour;
+  cfg.features = {
+      spec("card_count_15m", Field::kCcNum, Agg::kCount, std::nullopt, 15 * m),
+      spec("card_sum_1h", Field::kCcNum, Agg::kSum, Field::kAmt, h),
+      spec("card_avg_15m", Field::kCcNum, Agg::kAvg, Field::kAmt, 15 * m),
+      spec("card_std_1h", Field::kCcNum, Agg::kStd, Field::kAmt, h),
+      spec("card_min_1h", Field::kCcNum, Agg::kMin, Field::kAmt, h),
+      spec("card_max_15m", Field::kCcNum, Agg::kMax, Field::kAmt, 15 * m),
+      spec("card_merchants_1h", Field::kCcNum, Agg::kDistinct, Field::kMerchant, h),
+      spec("card_count_90s", Field::kCcNum, Agg::kCount, std::nullopt, 90 * kMicrosPerSecond),
+      spec("card_sum_90s", Field::kCcNum, Agg::kSum, Field::kAmt, 90 * kMicrosPerSecond),
+      spec("card_min_90s", Field::kCcNum, Agg::kMin, Field::kAmt, 90 * kMicrosPerSecond),
+      spec("merchant_cards_90s", Field::kMerchant, Agg::kDistinct, Field::kCcNum,
+           90 * kMicrosPerSecond),
+      spec("merchant_count_90s", Field::kMerchant, Agg::kCount, std::nullopt,
+           90 * kMicrosPerSecond),
+      spec("merchant_avg_1h", Field::kMerchant, Agg::kAvg, Field::kAmt, h),
+      spec("merchant_cards_1h", Field::kMerchant, Agg::kDistinct, Field::kCcNum, h),
+      spec("merchant_std_15m", Field::kMerchant, Agg::kStd, Field::kAmt, 15 * m),
+      spec("category_max_15m", Field::kCategory, Agg::kMax, Field::kAmt, 15 * m),
+      spec("card_mlat_avg_1h", Field::kCcNum, Agg::kAvg, Field::kMerchLat, h),
+      spec("card_mlat_min_1h", Field::kCcNum, Agg::kMin, Field::kMerchLat, h),
+      spec("card_pop_sum_1h", Field::kCcNum, Agg::kSum, Field::kCityPop, h),
+      spec("card_pop_max_15m", Field::kCcNum, Agg::kMax, Field::kCityPop, 15 * m),
+      spec("state_count_1h", Field::kState, Agg::kCount, std::nullopt, h),
+      spec("state_dob_avg_1h", Field::kState, Agg::kAvg, Field::kDob, h),
+  };
+  return cfg;
+}
+
+bool close(double a, double b) {
+  if (std::isnan(b)) return std::isnan(a);
+  if (std::isnan(a)) return false;
+  return std::fabs(a - b) <= 1e-9 * std::max(std::fabs(b), 1.0);
+}
+
+std::string snap(const FeatureStore& s) {
+  std::ostringstream os;
+  REQUIRE(s.snapshot(os).ok());
+  return os.str();
+}
+
+struct RunResult {
+  std::vector<double> values;  // row-major, every column
+  std::uint64_t late = 0;
+};
+
+// Streams `txs` through a store in random batches (with random snapshot / restore when
+// `restore_rate` > 0) and checks every row against the reference.
+RunResult run_and_check(const Config& cfg, const std::vector<Transaction>& txs, std::uint64_t seed,
+                        std::size_t max_batch, double restore_rate) {
+  Dictionary dict;
+  auto created = FeatureStore::create(cfg, dict);
+  REQUIRE(created.ok());
+  FeatureStore store = std::move(*created);
+  Reference ref(cfg, cfg.limits.idle_ttl);
+  const auto& names = store.column_names();
+  const std::size_t cols = names.size();
+  std::mt19937_64 rng(seed);
+  RunResult out;
+  FeatureMatrix m;
+  std::vector<std::uint32_t> late;
+  std::size_t i = 0;
+  std::size_t mismatches = 0;
+  while (i < txs.size()) {
+    const std::size_t n = std::min<std::size_t>(1 + rng() % max_batch, txs.size() - i);
+    TransactionBatch batch(n);
+    for (std::size_t k = 0; k < n; ++k) batch.push_back(txs[i + k]);
+    late.clear();
+    REQUIRE(store.process(batch, m, &late).ok());
+    REQUIRE(m.rows() == n);
+    for (std::size_t k = 0; k < n; ++k) {
+      bool dead = false;
+      const std::vector<double> want = ref.process(txs[i + k], &dead);
+      const bool reported = std::find(late.begin(), late.end(), k) != late.end();
+      if (reported != dead) {
+        FAIL_CHECK("row " << i + k << ": late reported " << reported << ", reference " << dead);
+        ++mismatches;
+      }
+      out.late += dead;
+      for (std::size_t c = 0; c < cols; ++c) {
+        const double got = m.at(k, c);
+        out.values.push_back(got);
+        if (!close(got, want[c]) && ++mismatches <= 10) {
+          FAIL_CHECK("row " << i + k << " column " << names[c] << ": got " << got << ", reference "
+                            << want[c]);
+        }
+      }
+    }
+    REQUIRE(mismatches == 0);
+    i += n;
+    if (restore_rate > 0 && std::uniform_real_distribution<double>(0, 1)(rng) < restore_rate) {
+      const std::string bytes = snap(store);
+      Dictionary dict2;
+      auto fresh = FeatureStore::create(cfg, dict2);
+      REQUIRE(fresh.ok());
+      std::istringstream is(bytes);
+      const Status st = fresh->restore(is);
+      REQUIRE(st.ok());
+      REQUIRE(snap(*fresh) == bytes);  // same state, same bytes
+      store = std::move(*fresh);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("random streams match the brute-force reference", "[features]") {
+  for (const LatePolicy policy : {LatePolicy::kDeadLetter, LatePolicy::kAcceptAsArrival}) {
+    for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+      CAPTURE(seed, static_cast<int>(policy));
+      StreamOptions o;
+      o.seed = seed;
+      o.events = 6000;
+      o.cards = 300;  // sparse cards: idle gaps longer than the 3 h TTL get evicted
+      const Config cfg = reference_config(policy);
+      const RunResult r = run_and_check(cfg, make_stream(o), seed * 7, 300, 0.05);
+      if (policy == LatePolicy::kDeadLetter) CHECK(r.late > 0);
+    }
+  }
+}
+
+TEST_CASE("dense keys, long windows, late events", "[features]") {
+  StreamOptions o;
+  o.seed = 11;
+  o.events = 8000;
+  o.cards = 8;
+  o.merchants = 4;
+  o.late_rate = 0.2;
+  o.tie_rate = 0.3;
+  o.max_late = 12 * kMicrosPerMinute;
+  run_and_check(reference_config(LatePolicy::kDeadLetter), make_stream(o), 3, 64, 0.02);
+  run_and_check(reference_config(LatePolicy::kAcceptAsArrival), make_stream(o), 4, 64, 0.0);
+}
+
+TEST_CASE("bucketed windows match the bucket semantics", "[features]") {
+  Config cfg;
+  cfg.lateness = 0;
+  cfg.limits.idle_ttl = 48 * kMicrosPerHour;
+  cfg.features = {
+      spec("m_count_1h", Field::kMerchant, Agg::kCount, std::nullopt, kMicrosPerHour,
+           kMicrosPerMinute),
+      spec("m_sum_1h", Field::kMerchant, Agg::kSum, Field::kAmt, kMicrosPerHour,
+           5 * kMicrosPerMinute),
+      spec("m_avg_1h", Field::kMerchant, Agg::kAvg, Field::kAmt, kMicrosPerHour,
+           5 * kMicrosPerMinute),
+      spec("m_max_1h", Field::kMerchant, Agg::kMax, Field::kAmt, kMicrosPerHour,
+           5 * kMicrosPerMinute),
+      spec("m_min_1h", Field::kMerchant, Agg::kMin, Field::kAmt, kMicrosPerHour,
+           5 * kMicrosPerMinute),
+      spec("m_std_1h", Field::kMerchant, Agg::kStd, Field::kAmt, kMicrosPerHour,
+           10 * kMicrosPerMinute),
+      spec("c_count_1h", Field::kCcNum, Agg::kCount, std::nullopt, kMicrosPerHour),
+  };
+  StreamOptions o;
+  o.seed = 5;
+  o.late_rate = 0;
+  o.events = 6000;
+  run_and_check(cfg, make_stream(o), 9, 100, 0.03);
+}
+
+TEST_CASE("batch size does not change a single bit", "[features]") {
+  StreamOptions o;
+  o.seed = 21;
+  o.events = 4000;
+  const auto txs = make_stream(o);
+  const Config cfg = reference_config(LatePolicy::kDeadLetter);
+  Dictionary d1, d2;
+  auto a = FeatureStore::create(cfg, d1);
+  auto b = FeatureStore::create(cfg, d2);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  const std::size_t cols = a->column_count();
+  // a: one row at a time through process_one; b: batches of 1024.
+  std::vector<double> va, vb, row(cols);
+  for (const auto& t : txs) {
+    REQUIRE(a->process_one(t, row).ok());
+    va.insert(va.end(), row.begin(), row.end());
+  }
+  FeatureMatrix m;
+  for (std::size_t i = 0; i < txs.size(); i += 1024) {
+    TransactionBatch batch(1024);
+    for (std::size_t k = i; k < std::min(txs.size(), i + 1024); ++k) batch.push_back(txs[k]);
+    REQUIRE(b->process(batch, m).ok());
+    for (std::size_t r = 0; r < m.rows(); ++r) {
+      for (std::size_t c = 0; c < cols; ++c) vb.push_back(m.at(r, c));
+    }
+  }
+  REQUIRE(va.size() == vb.size());
+  CHECK(std::memcmp(va.data(), vb.data(), va.size() * sizeof(double)) == 0);
+  CHECK(snap(*a) == snap(*b));
+}
+
+TEST_CASE("long randomized soak against the reference", "[features][.]") {
+  for (std::uint64_t seed = 100; seed < 110; ++seed) {
+    StreamOptions o;
+    o.seed = seed;
+    o.events = 40000;
+    o.cards = 500;
+    run_and_check(
+        reference_config(seed % 2 ? LatePolicy::kDeadLetter : LatePolicy::kAcceptAsArrival),
+        make_stream(o), seed, 1024, 0.01);
+  }
+}
+
+}  // namespace vigil::test
