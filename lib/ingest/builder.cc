@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "absl/strings/str_format.h"
@@ -51,13 +52,56 @@ void KeyTable::insert(std::string_view name, std::uint8_t slot) {
   for (std::size_t i = hash(name);; i = (i + 1) & kMask) {
     Entry& e = entries_[i];
     if (e.len == 0 ||
-        (e.len == name.size() && std::memcmp(e.name, name.data(), name.size()) == 0)) {
-      std::memcpy(e.name, name.data(), name.size());
+        (e.len == name.size() && std::memcmp(e.words, name.data(), name.size()) == 0)) {
+      std::memcpy(e.words, name.data(), name.size());
       e.len = static_cast<std::uint8_t>(name.size());
       e.slot = slot;
       return;
     }
   }
+}
+
+namespace {
+
+std::uint64_t load64(const char* p) noexcept {
+  std::uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+
+// Equality of two byte ranges of the same length, eight bytes at a time (no libc call: most
+// values are 2..40 bytes).
+bool same_bytes(const char* a, const char* b, std::size_t n) noexcept {
+  if (n < 8) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (a[i] != b[i]) return false;
+    }
+    return true;
+  }
+  for (std::size_t i = 0; i + 8 <= n; i += 8) {
+    if (load64(a + i) != load64(b + i)) return false;
+  }
+  return load64(a + n - 8) == load64(b + n - 8);
+}
+
+}  // namespace
+
+StrId RecordBuilder::intern(std::string_view s) {
+  if (s.empty()) return kNoStr;
+  std::uint64_t h = s.size() * 0x9E3779B97F4A7C15ULL;
+  if (s.size() >= 8) {
+    h ^= load64(s.data()) * 0xC2B2AE3D27D4EB4FULL;
+    h ^= load64(s.data() + s.size() - 8) * 0x165667B19E3779F9ULL;
+  } else {
+    for (const char c : s) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001B3ULL;
+  }
+  StrId& cached = intern_cache_[(h >> 40) & (kInternCacheSize - 1)];
+  if (cached != kNoStr && cached < dict_.size()) {
+    const std::string_view known = dict_.view(cached);
+    if (known.size() == s.size() && same_bytes(known.data(), s.data(), s.size())) return cached;
+  }
+  cached = dict_.intern(s);
+  return cached;
 }
 
 bool RecordBuilder::fail(RejectKind kind, std::string_view field, std::string reason) {
@@ -346,7 +390,7 @@ bool RecordBuilder::transaction(const Row& row, Transaction& tx) {
   StrId* const ids[] = {&tx.merchant, &tx.category, &tx.first, &tx.last,
                         &tx.street,   &tx.city,     &tx.state, &tx.job};
   for (std::size_t i = 0; i < std::size(kStrings); ++i) {
-    *ids[i] = strings[i].empty() ? kNoStr : dict_.intern(strings[i]);
+    *ids[i] = intern(strings[i]);
   }
   return true;
 }
@@ -388,8 +432,8 @@ bool RecordBuilder::status(const Row& now, const Row* before, std::optional<Micr
     if (!get_string(*before, kSlotStatus, false, false, previous)) return false;
   }
   if (!get_event_time(now, fallback_time, out.time)) return false;
-  out.status = dict_.intern(trim(status));
-  out.previous = trim(previous).empty() ? kNoStr : dict_.intern(trim(previous));
+  out.status = intern(trim(status));
+  out.previous = intern(trim(previous));
   return true;
 }
 
@@ -440,9 +484,9 @@ bool RecordBuilder::flag(const Row& row, bool flagged, std::optional<Micros> fal
   bool has_until = false;
   if (!get_time(row, kSlotUntil, out.until, has_until)) return false;
   if (!get_event_time(row, fallback_time, out.time)) return false;
-  if (is_string_field(out.entity)) key = dict_.intern(id);
+  if (is_string_field(out.entity)) key = intern(id);
   out.key = key;
-  out.reason = reason.empty() ? kNoStr : dict_.intern(reason);
+  out.reason = intern(reason);
   return true;
 }
 

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ingest/row.h"
 #include "vigil/dictionary.h"
@@ -60,10 +61,18 @@ class RecordBuilder {
   bool get_event_time(const Row& row, std::optional<Micros> fallback, Micros& out);
   bool numeric_kind(const Row& row, std::uint8_t slot);
 
+  StrId intern(std::string_view s);
+
   Dictionary& dict_;
   const IngestLimits& limits_;
   const KeyTable& keys_;
   RecordError error_;
+  // Direct-mapped cache hash(string) → StrId in front of the dictionary: card data repeats a
+  // few thousand merchants, cities and names, so most lookups hit here. A hit is verified
+  // against the dictionary's current text, so the cache never goes stale (even across
+  // Dictionary::load).
+  static constexpr std::size_t kInternCacheSize = 4096;
+  std::vector<StrId> intern_cache_ = std::vector<StrId>(kInternCacheSize, kNoStr);
 };
 
 }  // namespace vigil::ingest

@@ -136,6 +136,7 @@ struct Ingestor::Impl final : ingest::CdcHandler {
 
   // Formats ------------------------------------------------------------------------------
   void json_record(const char* data, std::size_t len, std::size_t readable);
+  const char* canonical_copy(const char* data, std::size_t len) noexcept;
   void csv_record(std::string_view rec);
   void deliver_row(const ingest::Row& row);
   void on_cdc(ingest::CdcRecord& rec, bool ok, ingest::RecordBuilder& b) override;
@@ -288,16 +289,27 @@ void Ingestor::Impl::record(const char* data, std::uint64_t total, char last,
   json_record(rec.data(), rec.size(), readable);
 }
 
+// simdjson reads past a document into its padding, and for some malformed documents which
+// error it reports depends on those bytes. A record parsed in place is followed by whatever the
+// caller's chunk holds next, so results would depend on chunking. The padded copy (blank
+// padding) is therefore authoritative: a record parsed in place is re-parsed from the copy when
+// it fails, and CDC records, whose batches deliver events while being read, always use the copy.
+const char* Ingestor::Impl::canonical_copy(const char* data, std::size_t len) noexcept {
+  if (data != buffer.get()) std::memmove(buffer.get(), data, len);
+  std::memset(buffer.get() + len, ' ', ingest::kJsonPadding);
+  return buffer.get();
+}
+
 void Ingestor::Impl::json_record(const char* data, std::size_t len, std::size_t readable) {
-  current = std::string_view(data, len);
-  if (readable < len + ingest::kJsonPadding) {
-    // Too close to the end of the caller's chunk for simdjson's over-reads: copy (rare, at most
-    // one record per chunk). When data is already the carry buffer it has the padding.
-    std::memmove(buffer.get(), data, len);
-    data = buffer.get();
-    readable = carry_capacity + ingest::kJsonPadding;
-    current = std::string_view(data, len);
+  const std::size_t canonical_readable = carry_capacity + ingest::kJsonPadding;
+  bool canonical = false;
+  if (options.format == Format::kCdc || readable < len + ingest::kJsonPadding ||
+      data == buffer.get()) {
+    data = canonical_copy(data, len);
+    readable = canonical_readable;
+    canonical = true;
   }
+  current = std::string_view(data, len);
   if (options.format == Format::kCdc) {
     if (!json->read_cdc(data, len, readable, *this, builder)) {
       ++stats.records;
@@ -306,10 +318,13 @@ void Ingestor::Impl::json_record(const char* data, std::size_t len, std::size_t 
     return;
   }
   ++stats.records;
-  if (!json->read_flat(data, len, readable, row, builder)) {
-    reject_from_builder();
-    return;
+  bool ok = json->read_flat(data, len, readable, row, builder);
+  if (!ok && !canonical) {
+    data = canonical_copy(data, len);
+    current = std::string_view(data, len);
+    ok = json->read_flat(data, len, canonical_readable, row, builder);
   }
+  if (!ok) return reject_from_builder();
   deliver_row(row);
 }
 

@@ -1,5 +1,7 @@
 #include "ingest/json_reader.h"
 
+#include <cstring>
+
 #include "absl/strings/str_format.h"
 #include "ingest/values.h"
 
@@ -106,18 +108,28 @@ JsonReader::JsonReader(const KeyTable& keys, const IngestLimits& limits)
 }
 
 std::string_view JsonReader::key_of(od::field& f) {
-  // The raw key runs to the first unescaped quote; simdjson already checked it is closed.
+  // The raw key runs to the first unescaped quote (simdjson checked it is closed). Find the
+  // first '"' or '\\' eight bytes at a time; over-reading is safe inside the padded buffer.
   const char* p = f.key().raw();
-  std::size_t i = 0;
-  bool escaped = false;
-  while (p[i] != '"') {
-    if (p[i] == '\\') {
-      escaped = true;
-      ++i;
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+  for (std::size_t i = 0;; i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    const std::uint64_t q = w ^ (kOnes * '"');
+    const std::uint64_t b = w ^ (kOnes * '\\');
+    // Classic "has zero byte": exact for the lowest matching byte, which is all we use.
+    const std::uint64_t hit = ((q - kOnes) & ~q & kHigh) | ((b - kOnes) & ~b & kHigh);
+    if (hit != 0) {
+      const std::size_t at = i + static_cast<std::size_t>(__builtin_ctzll(hit)) / 8;
+      if (p[at] == '"') {
+        key_escaped_ = false;
+        return {p, at};
+      }
+      break;  // an escape: let simdjson unescape the key (rare)
     }
-    ++i;
   }
-  if (!escaped) return {p, i};
+  key_escaped_ = true;
   std::string_view k;
   if (f.unescaped_key().get(k)) return {};
   return k;
@@ -149,7 +161,8 @@ error_code JsonReader::fill(od::object obj, Row& row, RecordBuilder& builder, bo
                    absl::StrFormat("record has more than %u fields", limits_.max_fields));
       return SUCCESS;
     }
-    const std::uint8_t slot = keys_.find(key_of(f));
+    const std::string_view key = key_of(f);
+    const std::uint8_t slot = key_escaped_ ? keys_.find(key) : keys_.find_padded(key);
     if (slot == kSlotNone) continue;  // unknown member: the iterator skips its value
     od::value v = f.value();
     if (const error_code e = kTyped ? set_typed(v, slot, row) : set_plain(v, slot, row)) return e;

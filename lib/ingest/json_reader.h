@@ -81,6 +81,7 @@ class JsonReader {
   std::string key_scratch_;
   std::size_t fields_ = 0;  // members seen in the current record (limit check)
   bool limit_hit_ = false;
+  bool key_escaped_ = false;  // the last key_of() had escapes (its view is not padded)
 };
 
 }  // namespace vigil::ingest

@@ -71,26 +71,50 @@ struct Row {
 };
 
 /// Field-name lookup: an open-addressing table keyed by a cheap hash of length and three bytes,
-/// verified by one memcmp. Built once from the Schema; a probe costs a few instructions, not a
-/// chain of string compares.
+/// verified by comparing two 8-byte words against the zero-padded stored name. Built once from
+/// the Schema; a probe costs a few instructions, not a chain of string compares.
 class KeyTable {
  public:
+  static constexpr std::size_t kMaxKey = 63;
   explicit KeyTable(const Schema& schema);
-  std::uint8_t find(std::string_view key) const noexcept {
+
+  /// Slot of `key`; `key.data()` must be followed by at least 16 readable bytes (true inside a
+  /// simdjson-padded buffer), so short keys compare as two masked words.
+  std::uint8_t find_padded(std::string_view key) const noexcept {
     if (key.empty() || key.size() > kMaxKey) return kSlotNone;
+    std::uint64_t w[2] = {0, 0};
+    if (key.size() <= 16) {
+      std::memcpy(w, key.data(), 16);
+      if (key.size() <= 8) {
+        if (key.size() < 8) w[0] &= ~std::uint64_t{0} >> (64 - 8 * key.size());
+        w[1] = 0;
+      } else if (key.size() < 16) {
+        w[1] &= ~std::uint64_t{0} >> (64 - 8 * (key.size() - 8));
+      }
+    }
     for (std::size_t i = hash(key);; i = (i + 1) & kMask) {
       const Entry& e = entries_[i];
       if (e.len == 0) return kSlotNone;
-      if (e.len == key.size() && std::memcmp(e.name, key.data(), key.size()) == 0) return e.slot;
+      if (e.len != key.size()) continue;
+      if (key.size() <= 16 ? (e.words[0] == w[0] && e.words[1] == w[1])
+                           : std::memcmp(e.words, key.data(), key.size()) == 0) {
+        return e.slot;
+      }
     }
+  }
+  /// Slot of `key` (no over-read).
+  std::uint8_t find(std::string_view key) const noexcept {
+    if (key.empty() || key.size() > kMaxKey) return kSlotNone;
+    char buf[kMaxKey + 17] = {};
+    std::memcpy(buf, key.data(), key.size());
+    return find_padded(std::string_view(buf, key.size()));
   }
 
  private:
-  static constexpr std::size_t kMaxKey = 63;
   static constexpr std::size_t kSize = 256;  // power of two, > 2x the names we expect
   static constexpr std::size_t kMask = kSize - 1;
   struct Entry {
-    char name[kMaxKey];
+    std::uint64_t words[8] = {};  // the name, zero-padded to 64 bytes
     std::uint8_t len = 0;
     std::uint8_t slot = kSlotNone;
   };
