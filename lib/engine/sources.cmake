@@ -1,1 +1,4 @@
-# Sources of lib/engine (owned by the engine component).
+target_sources(vigil PRIVATE
+  lib/engine/engine.cc
+  lib/engine/partition.cc
+  lib/engine/rollup.cc)

@@ -1,23 +1,26 @@
-// A tiny host program that uses vigil as an outsider would: only public headers.
+// A tiny host program that uses vigil as an outsider would: public headers and vigil::vigil only.
 #include <cstdio>
 #include <sstream>
 
-#include "vigil/model.h"
-#include "vigil/time.h"
+#include "vigil/engine.h"
 
 int main() {
-  vigil::Dictionary dict;
-  vigil::TransactionBatch batch;
+  auto engine = vigil::Engine::create_default();
+  if (!engine.ok()) {
+    std::fprintf(stderr, "consumer: %s\n", engine.status().to_string().c_str());
+    return 1;
+  }
   vigil::Transaction tx;
   tx.time = *vigil::parse_timestamp("2019-01-01 00:00:18");
   tx.cc_num = 2703186189652095ULL;
   tx.amt_cents = 497;
-  tx.category = dict.intern("misc_net");
-  if (!batch.push_back(tx)) return 1;
+  tx.category = engine->dictionary().intern("misc_net");
+  tx.trans_num = *vigil::TransId::from("0b242abb623afc578575680df30655b9");
+  const vigil::Decision d = engine->score(tx);
   std::ostringstream image;
-  if (!dict.save(image).ok()) return 1;
-  const bool good = batch.size() == 1 && batch.cc_num[0] == 2703186189652095ULL &&
-                    dict.view(batch.category[0]) == "misc_net";
-  std::printf("consumer: %s\n", good ? "ok" : "FAILED");
+  const bool good = d.score >= 0 && d.score <= 1000 && engine->snapshot(image).ok() &&
+                    engine->counters().transactions == 1;
+  std::printf("consumer: score %d (%s), %s\n", d.score,
+              std::string(vigil::action_name(d.action)).c_str(), good ? "ok" : "FAILED");
   return good ? 0 : 1;
 }

@@ -1,0 +1,2 @@
+target_sources(vigil PRIVATE
+  lib/train/logistic.cc)
