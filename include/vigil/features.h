@@ -32,6 +32,14 @@
 // coordinates in integer nanodegrees (1e-9 deg, about 0.1 mm), so running sums never drift;
 // `std` is the population standard deviation from exact 128-bit sums.
 //
+// Bounded memory: a key whose newest event is older than the stream's newest event time minus
+// the idle TTL is forgotten, deterministically (StoreLimits::idle_ttl; 0 means the longest
+// window plus lateness, but at least 7 days so that the "since previous" built-ins span a
+// quiet week). Over StoreLimits::memory_budget the keys idle longest go first. Bucketed
+// windows (FeatureSpec::granularity g, which must divide W) keep W / g buckets per key however
+// busy the key: the window then covers [t - W + g - (t mod g), t], missing at most the oldest
+// g of history and never counting anything older than t - W.
+//
 // **Example**
 //   vigil::Dictionary dict;
 //   auto store = vigil::FeatureStore::create(config, dict);

@@ -43,6 +43,8 @@ constexpr std::array<std::string_view, kBuiltinFeatureCount> kBuiltinNames = {"a
                                                                               "km_from_prev",
                                                                               "kmh_from_prev"};
 
+constexpr Micros kDefaultMinTtl = 7 * kMicrosPerDay;
+
 enum Class : std::int8_t { kFresh, kExpired, kInOrder, kLate, kTooLate };
 
 // Nanodegrees: coordinates aggregate as exact integers (0.1 mm), so sums never drift.
@@ -333,8 +335,11 @@ std::unique_ptr<FeatureStore::Impl> FeatureStore::Impl::build(const Config& conf
     s.names.push_back(f.name);
   }
 
-  s.ttl = config.limits.idle_ttl > 0 ? config.limits.idle_ttl : longest + s.lateness;
-  if (s.ttl <= 0) s.ttl = s.lateness > 0 ? s.lateness : kMicrosPerDay;
+  // Default: the longest window plus lateness (windows stay exact), but at least a week, so
+  // that secs_since_prev / km_from_prev still see a card's previous transaction after a quiet
+  // week (Sparkov cards transact every few days).
+  s.ttl = config.limits.idle_ttl > 0 ? config.limits.idle_ttl
+                                     : std::max(longest, kDefaultMinTtl) + s.lateness;
   // Sweeping every quarter TTL bounds idle memory to ~1.25 TTL of keys, at O(keys) per sweep.
   s.sweep_every = std::max<Micros>(s.ttl / 4, kMicrosPerSecond);
 
