@@ -71,7 +71,7 @@ class RecordBuilder {
   // few thousand merchants, cities and names, so most lookups hit here. A hit is verified
   // against the dictionary's current text, so the cache never goes stale (even across
   // Dictionary::load).
-  static constexpr std::size_t kInternCacheSize = 4096;
+  static constexpr std::size_t kInternCacheSize = 16384;
   std::vector<StrId> intern_cache_ = std::vector<StrId>(kInternCacheSize, kNoStr);
 };
 

@@ -64,10 +64,10 @@ error_code set_typed(od::value& v, std::uint8_t slot, Row& row) noexcept {
   }
   row.set(slot, {}, ValueKind::kOther);
   for (auto member : attr) {
-    od::field f;
-    if (const error_code e = std::move(member).get(f)) return e;
-    const od::raw_json_string k = f.key();
-    od::value val = f.value();
+    // Work on the result in place: copying a field out of it costs a store-forwarding stall.
+    if (const error_code e = member.error()) return e;
+    const od::raw_json_string k = member.key().value_unsafe();
+    od::value val = member.value().value_unsafe();
     if (k == "S" || k == "N") {
       std::string_view s;
       if (const error_code e = val.get_string().get(s)) {
@@ -107,10 +107,10 @@ JsonReader::JsonReader(const KeyTable& keys, const IngestLimits& limits)
   key_scratch_.reserve(64);
 }
 
-std::string_view JsonReader::key_of(od::field& f) {
+std::string_view JsonReader::key_of(simdjson::simdjson_result<od::field>& f) {
   // The raw key runs to the first unescaped quote (simdjson checked it is closed). Find the
   // first '"' or '\\' eight bytes at a time; over-reading is safe inside the padded buffer.
-  const char* p = f.key().raw();
+  const char* p = f.key().value_unsafe().raw();
   constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
   constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
   for (std::size_t i = 0;; i += 8) {
@@ -131,7 +131,7 @@ std::string_view JsonReader::key_of(od::field& f) {
   }
   key_escaped_ = true;
   std::string_view k;
-  if (f.unescaped_key().get(k)) return {};
+  if (f.unescaped_key().get(k)) return {};  // key() does not consume; this may follow it
   return k;
 }
 
@@ -153,18 +153,18 @@ bool JsonReader::json_error(error_code e, std::string_view where, const char* da
 template <bool kTyped>
 error_code JsonReader::fill(od::object obj, Row& row, RecordBuilder& builder, bool& limit_hit) {
   for (auto member : obj) {
-    od::field f;
-    if (const error_code e = std::move(member).get(f)) return e;
+    // Work on the result in place: copying a field out of it costs a store-forwarding stall.
+    if (const error_code e = member.error()) return e;
     if (++fields_ > limits_.max_fields) {
       limit_hit = true;
       builder.fail(RejectKind::kTooLarge, "",
                    absl::StrFormat("record has more than %u fields", limits_.max_fields));
       return SUCCESS;
     }
-    const std::string_view key = key_of(f);
+    const std::string_view key = key_of(member);
     const std::uint8_t slot = key_escaped_ ? keys_.find(key) : keys_.find_padded(key);
     if (slot == kSlotNone) continue;  // unknown member: the iterator skips its value
-    od::value v = f.value();
+    od::value v = member.value().value_unsafe();
     if (const error_code e = kTyped ? set_typed(v, slot, row) : set_plain(v, slot, row)) return e;
   }
   return SUCCESS;
@@ -265,16 +265,15 @@ error_code JsonReader::scan_envelope(od::object o, EnvelopeScan& scan, bool& ok,
                                      CdcHandler& handler, RecordBuilder& builder) {
   CdcRecord& rec = cdc_;
   for (auto member : o) {
-    od::field f;
-    if (const error_code e = std::move(member).get(f)) return e;
+    if (const error_code e = member.error()) return e;
     if (++fields_ > limits_.max_fields) {
       limit_hit_ = true;
       builder.fail(RejectKind::kTooLarge, "",
                    absl::StrFormat("record has more than %u fields", limits_.max_fields));
       return SUCCESS;
     }
-    const std::string_view key = key_of(f);
-    od::value v = f.value();
+    const std::string_view key = key_of(member);
+    od::value v = member.value().value_unsafe();
     if (!ok) continue;
     if (key == "eventName") {
       if (v.get_string().get(scan.event_name)) {

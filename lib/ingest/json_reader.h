@@ -72,7 +72,7 @@ class JsonReader {
   bool finish_cdc(CdcRecord& rec, const EnvelopeScan& scan, bool ok, CdcHandler& handler,
                   RecordBuilder& builder);
   void reset_cdc(std::size_t index, bool in_batch) noexcept;
-  std::string_view key_of(simdjson::ondemand::field& f);
+  std::string_view key_of(simdjson::simdjson_result<simdjson::ondemand::field>& f);
 
   simdjson::ondemand::parser parser_;
   const KeyTable& keys_;
