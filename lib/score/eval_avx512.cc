@@ -1,5 +1,9 @@
 // The evaluator kernel instantiated for xsimd::avx512f; built with that arch's flags only (see
 // sources.cmake), so nothing here may run before the dispatcher has checked the CPU.
+// GCC 12 reports the deliberately undefined source of _mm512_srli_epi64 (xsimd's 64-bit shift)
+// as "may be used uninitialized"; the value is never read.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 #include "score/eval_impl.h"
 #include "score/lanes_simd.h"
 

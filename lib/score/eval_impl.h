@@ -9,9 +9,11 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 
 #include "score/program.h"
 
@@ -37,7 +39,42 @@ struct Kernels {
   static num max(num a, num b) noexcept { return V::select(a == a, V::select(a > b, a, b), a); }
   static num neg(num a) noexcept { return -a; }
   static num abs(num a) noexcept { return V::abs(a); }
-  static num log1p(num a) noexcept { return V::log1p(a); }
+  // log1p after fdlibm (s_log1p.c / e_log.c): u = 1 + x, u = m·2^e with m in [√½, √2),
+  // log m from the odd series of s = f / (2 + f), f = m − 1, plus c = (x − (u − 1)) / u for
+  // the rounding of 1 + x. Within ~1 ulp of the correctly rounded result, and the same IEEE
+  // operations in the same order on every arch, so the result is bit-identical everywhere.
+  static num log1p(num x) noexcept {
+    const num one = V::broadcast(1.0);
+    const num u = one + x;
+    num m, e;
+    V::split(u, m, e);
+    const auto big = m > V::broadcast(1.41421356237309504880);
+    m = V::select(big, m * V::broadcast(0.5), m);
+    e = V::select(big, e + one, e);
+    const num f = m - one;
+    const num s = f / (V::broadcast(2.0) + f);
+    const num z = s * s;
+    const num w = z * z;
+    const num t1 =
+        w *
+        (V::broadcast(3.999999999940941908e-01) +
+         w * (V::broadcast(2.222219843214978396e-01) + w * V::broadcast(1.531383769920937332e-01)));
+    const num t2 = z * (V::broadcast(6.666666666666735130e-01) +
+                        w * (V::broadcast(2.857142874366239149e-01) +
+                             w * (V::broadcast(1.818357216161805012e-01) +
+                                  w * V::broadcast(1.479819860511658591e-01))));
+    const num r = t2 + t1;
+    const num hfsq = V::broadcast(0.5) * f * f;
+    const num c = V::select(u > V::broadcast(2.0), one - (u - x), x - (u - one)) / u;
+    num out = e * V::broadcast(6.93147180369123816490e-01) -
+              ((hfsq - (s * (hfsq + r) + (e * V::broadcast(1.90821492927058770002e-10) + c))) - f);
+    const num inf = V::broadcast(std::numeric_limits<double>::infinity());
+    out = V::select(u == one, x, out);  // |x| below half an ulp of 1
+    out = V::select(x == inf, inf, out);
+    out = V::select(x == V::broadcast(-1.0), -inf, out);
+    out = V::select(x < V::broadcast(-1.0), V::broadcast(std::nan("")), out);
+    return V::select(x == x, out, x);  // NaN stays NaN
+  }
   static num nan_to_zero(num a) noexcept { return V::select(a == a, a, V::broadcast(0.0)); }
 
   // Ordered comparisons: false whenever an operand is NaN, != included.

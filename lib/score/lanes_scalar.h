@@ -4,9 +4,11 @@
 // V::width doubles, V::mask the result of comparing two of them. This policy is the scalar
 // reference; lanes_simd.h wraps xsimd batches. Both must produce bit-identical results, which
 // holds because every operation is a single IEEE-754 operation (no FMA contraction: the eval
-// translation units build with -ffp-contract=off) or a per-lane call of the same libm function.
+// translation units build with -ffp-contract=off) or exact bit manipulation; transcendental
+// functions are written once in eval_impl.h on top of these, never taken from libm or xsimd.
 #pragma once
 
+#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -26,7 +28,13 @@ struct ScalarLanes {
   static mask mask_or(mask a, mask b) noexcept { return a || b; }
   static num select(mask m, num a, num b) noexcept { return m ? a : b; }
   static num abs(num a) noexcept { return std::fabs(a); }
-  static num log1p(num a) noexcept { return std::log1p(a); }
+  /// u = m · 2^e exactly, m in [1, 2), for positive normal u (bit manipulation only).
+  static void split(num u, num& m, num& e) noexcept {
+    const auto bits = std::bit_cast<std::uint64_t>(u);
+    m = std::bit_cast<double>((bits & 0x000FFFFFFFFFFFFFULL) | 0x3FF0000000000000ULL);
+    // (2^52 + biased exponent) − (2^52 + 1023), both exact.
+    e = std::bit_cast<double>((bits >> 52) | 0x4330000000000000ULL) - 4503599627371519.0;
+  }
 };
 
 }  // namespace vigil::score

@@ -1,9 +1,8 @@
 // Internal: the xsimd lane policy of the evaluator kernel, one per instruction set.
 //
 // Include only from the per-arch translation units (eval_<arch>.cc), which are built with that
-// arch's flags. Transcendental functions (log1p) run per lane through the same libm call as
-// the scalar policy: xsimd's vector log1p may differ from std::log1p in the last ulp, and
-// decisions must not depend on the instruction set.
+// arch's flags. No transcendental function comes from xsimd (its log1p may differ from the
+// scalar path's in the last ulp): eval_impl.h builds them from the policy's exact operations.
 #pragma once
 
 #include <immintrin.h>
@@ -38,11 +37,13 @@ struct SimdLanes {
   static mask mask_or(mask a, mask b) noexcept { return a | b; }
   static num select(mask m, num a, num b) noexcept { return xsimd::select(m, a, b); }
   static num abs(num a) noexcept { return xsimd::abs(a); }
-  static num log1p(num a) noexcept {
-    alignas(64) double lanes[width];
-    a.store_aligned(lanes);
-    for (std::size_t i = 0; i < width; ++i) lanes[i] = std::log1p(lanes[i]);
-    return num::load_aligned(lanes);
+  static void split(num u, num& m, num& e) noexcept {
+    using bits_t = xsimd::batch<std::uint64_t, Arch>;
+    const auto bits = xsimd::bitwise_cast<bits_t>(u);
+    m = xsimd::bitwise_cast<num>((bits & bits_t(0x000FFFFFFFFFFFFFULL)) |
+                                 bits_t(0x3FF0000000000000ULL));
+    e = xsimd::bitwise_cast<num>((bits >> 52) | bits_t(0x4330000000000000ULL)) -
+        num(4503599627371519.0);
   }
 };
 

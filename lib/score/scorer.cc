@@ -364,8 +364,12 @@ Status Scorer::score(const TransactionBatch& batch, const FeatureMatrix& feature
       }
       if (std::isnan(model_score)) model_score = 0;
     }
-    const double total = std::clamp(std::round(sc.rule_sum[i] + model_score), 0.0, 1000.0);
-    d.score = static_cast<std::int32_t>(total);
+    // Round half away from zero, done by hand because std::round is a libm call: after the
+    // clamp the value is in [0, 1000], where truncation and the remainder are exact.
+    const double total = std::clamp(sc.rule_sum[i] + model_score, 0.0, 1000.0);
+    auto whole = static_cast<std::int32_t>(total);
+    if (total - static_cast<double>(whole) >= 0.5) ++whole;
+    d.score = whole;
     d.action = d.score >= s.thresholds.decline  ? Action::kDecline
                : d.score >= s.thresholds.review ? Action::kReview
                                                 : Action::kApprove;
