@@ -1,6 +1,7 @@
 // `vigil config`: check a configuration document, or print the built-in default.
 //
 //   vigil config --check rules.json     FILE:LINE:COLUMN: rule ID: message  (exit 1)
+//                                       FILE: model term 'TERM', column N: message
 //                                       ok: 8 features, 12 rules, model with 5 terms, 1 flags
 //   vigil config --print-default
 #include <cstdio>
@@ -38,8 +39,12 @@ int check(const std::string& path) {
   Dictionary dict;
   const std::vector<RuleError> errors = Scorer::check(*config, columns, dict);
   for (const RuleError& e : errors) {
-    std::fprintf(stderr, "%s:%u:%u: %s: %s\n", path.c_str(), e.line, e.column,
-                 e.rule_id.empty() ? "model" : ("rule " + e.rule_id).c_str(), e.message.c_str());
+    if (e.rule_id.empty()) {  // a model term: the message names the term and the column in it
+      std::fprintf(stderr, "%s: %s\n", path.c_str(), e.message.c_str());
+    } else {
+      std::fprintf(stderr, "%s:%u:%u: rule %s: %s\n", path.c_str(), e.line, e.column,
+                   e.rule_id.c_str(), e.message.c_str());
+    }
   }
   if (!errors.empty()) return 1;
   // Compile too: it also checks thresholds, scores and flags the parser does not see.

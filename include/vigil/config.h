@@ -67,7 +67,7 @@ struct RuleSpec {
 /// (linear) to the rule score.
 struct ModelSpec {
   struct Term {
-    std::string feature;
+    std::string feature;  ///< a feature name or any number / condition expression of the rules
     double weight = 0;
     double mean = 0;  ///< standardization; identity when std == 1 and mean == 0
     double std = 1;

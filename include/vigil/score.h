@@ -39,13 +39,17 @@
 //   model_score = scale · p, p = sigmoid(bias + Σ w_i · z_i)          (logistic)
 //               = scale · clamp(bias + Σ w_i · z_i, 0, 1)             (linear)
 //                 z_i = (x_i − mean_i) / std_i; a missing x_i contributes 0
+//                 x_i is the value of model term i: an expression of the rule language that
+//                 is a number (`amt`, `log1p(amt)`, `amt / max(card_amt_avg_30d, 1)`) or a
+//                 condition (`hour >= 22 || hour < 4`, counted 1 when true, 0 when false).
+//                 Terms and rules share sub-expressions: each is computed once per row.
 //   score       = clamp(round(rule_score + model_score), 0, 1000)      (round half away from 0)
 //   action      = decline if score >= thresholds.decline, else review if >= thresholds.review,
 //                 else approve.
 //
 // Reasons: the fired rules ordered by score (descending), ties by rule order in the config;
 // when the model's contribution is larger than every fired rule's, the model's top two
-// features by |w_i · z_i| (ReasonCode kModelReasonBase + term index) come first. At most
+// terms by |w_i · z_i| (ReasonCode kModelReasonBase + term index) come first. At most
 // Decision::kMaxReasons are kept.
 //
 // ## Instruction sets
@@ -160,14 +164,16 @@ class FlagSet {
   std::unique_ptr<Impl> impl_;
 };
 
-/// A compile error of one rule, with its position in the config document.
+/// A compile error of one rule, with its position in the config document, or of one model
+/// term (rule_id "", line 0, column within the term's text; the message names the term:
+/// "model term 'log1p(amt', column 10: expected ',' or ')' but the expression ends").
 struct RuleError {
   std::string rule_id;       ///< "" for errors of the model
-  std::uint32_t line = 0;    ///< 1-based, in the config document
+  std::uint32_t line = 0;    ///< 1-based, in the config document; 0 for a model term
   std::uint32_t column = 0;  ///< 1-based
   std::string token;         ///< the offending token ("" at end of input)
   std::string message;       ///< e.g. "unknown name 'card_cnt_1h' (did you mean 'card_count_1h'?)"
-  /// "rule NIGHT_BURST, line 12, column 40: unknown name ..."
+  /// "rule NIGHT_BURST, line 12, column 40: unknown name ..."; a model error's message.
   std::string to_string() const;
 };
 
@@ -222,6 +228,15 @@ class Scorer {
   Status score(const TransactionBatch& batch, const FeatureMatrix& features, const FlagSet& flags,
                std::span<Decision> out) const;
 
+  /// Writes each model term's raw value x_i (before standardization) for rows
+  /// [0, batch.size()) to column i of `out`, which is reshaped to model_terms() columns and
+  /// batch.size() rows: a number term's value (NaN when missing), 1 / 0 for a condition term.
+  /// What `vigil train` fits weights on: compile a config whose candidate terms all have
+  /// weight 0, evaluate them over labelled batches, fit, then write the weights back.
+  /// Fails (kInvalidArgument, nothing written) on a shape mismatch.
+  Status evaluate_terms(const TransactionBatch& batch, const FeatureMatrix& features,
+                        const FlagSet& flags, ScoreScratch& scratch, FeatureMatrix& out) const;
+
   /// The same compiled program evaluated with another arch (shares the program).
   Result<Scorer> with_arch(ScoreArch arch) const;
   /// The arch this scorer evaluates with (never kAuto).
@@ -229,9 +244,10 @@ class Scorer {
   /// score_arch_name(arch()).
   std::string_view arch_name() const noexcept;
 
-  /// A rule's id, or the model feature's name for kModelReasonBase + i; "" when unknown.
+  /// A rule's id, or model term i's text (as written in the config) for kModelReasonBase + i;
+  /// "" when unknown.
   std::string_view reason_id(ReasonCode code) const noexcept;
-  /// A rule's reason text, or "model: <feature>" for a model reason; "" when unknown.
+  /// A rule's reason text, or "model: <term>" for a model reason; "" when unknown.
   std::string_view reason_text(ReasonCode code) const noexcept;
 
   /// Number of rules (ReasonCode i < rule_count() is rule i in config order).

@@ -163,6 +163,11 @@ class Graph {
     return op_node(Op::kNot, a);
   }
 
+  std::int32_t mask_to_num(std::int32_t m) {
+    if (nodes_[m].kind == Kind::kMaskConst) return num(nodes_[m].imm_bits != 0 ? 1.0 : 0.0);
+    return op_node(Op::kMaskToNum, m);
+  }
+
   std::int32_t str_eq(Field field, std::uint32_t id) {
     Node n;
     n.op = Op::kStrEq;
@@ -230,6 +235,12 @@ class Graph {
 class Lowering {
  public:
   Lowering(Graph& g, Dictionary& dict) : g_(g), dict_(dict) {}
+
+  /// A model term's value: the number, or 1 / 0 for a condition.
+  std::int32_t term_value(const Expr& e) {
+    const std::int32_t v = lower(e);
+    return e.type == Type::kBool ? g_.mask_to_num(v) : v;
+  }
 
   std::int32_t lower(const Expr& e) {
     auto arg = [&](std::size_t i) { return lower(*e.args[i]); };
@@ -321,35 +332,24 @@ std::string fmt_num(double v) { return cat(v); }
 
 }  // namespace
 
-CompiledProgram generate(std::span<const Expr* const> roots, double model_bias,
-                         std::span<const ModelTerm> terms, bool has_model,
-                         std::span<const std::string> feature_names,
-                         std::span<const std::string> rule_ids, Dictionary& dict) {
-  Graph g;
-  Lowering lower(g, dict);
-  std::vector<std::int32_t> rule_roots;
-  rule_roots.reserve(roots.size());
-  for (const Expr* e : roots) rule_roots.push_back(lower.lower(*e));
+namespace {
 
-  // Model: lin = bias + Σ nan_to_zero(w · (x − mean) / std), summed in term order.
-  std::int32_t model = -1;
-  if (has_model) {
-    model = g.num(model_bias);
-    for (const ModelTerm& t : terms) {
-      std::int32_t z = g.feature(t.column);
-      if (t.mean != 0) z = g.arith(Op::kSub, z, g.num(t.mean));
-      if (t.std != 1) z = g.arith(Op::kDiv, z, g.num(t.std));
-      const std::int32_t c = g.arith(Op::kNanToZero, g.arith(Op::kMul, z, g.num(t.weight)));
-      model = g.arith(Op::kAdd, model, c);
-    }
-  }
+/// A program output: rule bitmap, model linear term or model term.
+struct Sink {
+  Op op = Op::kRuleOut;
+  std::int32_t node = -1;
+  std::uint32_t aux = 0;
+  std::string label;  // listing
+};
 
+CompiledProgram emit(Graph& g, std::span<const Sink> sinks, std::size_t rules,
+                     std::span<const std::string> feature_names, const Dictionary& dict) {
   const auto& nodes = g.nodes();
   const std::size_t n = nodes.size();
   // Liveness: which op nodes are needed, and the last node that reads each.
   std::vector<bool> live(n, false);
-  std::vector<std::int32_t> stack(rule_roots.begin(), rule_roots.end());
-  if (model >= 0) stack.push_back(model);
+  std::vector<std::int32_t> stack;
+  for (const Sink& s : sinks) stack.push_back(s.node);
   while (!stack.empty()) {
     const std::int32_t id = stack.back();
     stack.pop_back();
@@ -368,11 +368,10 @@ CompiledProgram generate(std::span<const Expr* const> roots, double model_bias,
     if (nodes[id].a >= 0) last_use[nodes[id].a] = static_cast<std::int32_t>(id);
     if (nodes[id].b >= 0) last_use[nodes[id].b] = static_cast<std::int32_t>(id);
   }
-  for (std::int32_t r : rule_roots) last_use[r] = kEnd;
-  if (model >= 0) last_use[model] = kEnd;
+  for (const Sink& s : sinks) last_use[s.node] = kEnd;
 
   CompiledProgram out;
-  out.rules = roots.size();
+  out.rules = rules;
   std::vector<std::uint32_t> reg(n, 0);
   std::vector<std::uint32_t> free_num, free_mask;
   auto alloc = [&](bool mask) -> std::uint32_t {
@@ -412,10 +411,10 @@ CompiledProgram generate(std::span<const Expr* const> roots, double model_bias,
     return cat("\"", dict.view(id), "\"");
   };
   static constexpr const char* kOpNames[] = {
-      "add",    "sub",          "mul",         "div",        "min",     "max",  "neg",
-      "abs",    "log1p",        "nan_to_zero", "lt",         "le",      "gt",   "ge",
-      "eq",     "ne",           "and",         "or",         "and_not", "not",  "str_eq",
-      "str_in", "str_eq_field", "flagged",     "mask_const", "rule",    "model"};
+      "add",     "sub",         "mul",         "div",     "min", "max",    "neg",    "abs",
+      "log1p",   "nan_to_zero", "mask_to_num", "lt",      "le",  "gt",     "ge",     "eq",
+      "ne",      "and",         "or",          "and_not", "not", "str_eq", "str_in", "str_eq_field",
+      "flagged", "mask_const",  "rule",        "model",   "term"};
 
   for (std::size_t id = 0; id < n; ++id) {
     const Node& x = nodes[id];
@@ -475,24 +474,61 @@ CompiledProgram generate(std::span<const Expr* const> roots, double model_bias,
       out.flagged_fields.push_back(static_cast<Field>(x.field));
     }
   }
-  for (std::size_t r = 0; r < rule_roots.size(); ++r) {
+  for (const Sink& s : sinks) {
     Instr in;
-    in.op = Op::kRuleOut;
-    in.a = operand(rule_roots[r]);
-    in.aux = static_cast<std::uint32_t>(r);
+    in.op = s.op;
+    in.a = operand(s.node);
+    in.aux = s.aux;
     out.code.push_back(in);
-    append(&out.listing, "rule ", r, " (", rule_ids[r], ") <- ", name(rule_roots[r]), "\n");
-  }
-  if (model >= 0) {
-    Instr in;
-    in.op = Op::kModelOut;
-    in.a = operand(model);
-    out.code.push_back(in);
-    append(&out.listing, "model <- ", name(model), "\n");
+    append(&out.listing, s.label, " <- ", name(s.node), "\n");
   }
   std::sort(out.flagged_fields.begin(), out.flagged_fields.end());
-  out.ids = std::move(g.ids());
+  out.flagged_fields.erase(std::unique(out.flagged_fields.begin(), out.flagged_fields.end()),
+                           out.flagged_fields.end());
+  out.ids = g.ids();
   return out;
+}
+
+}  // namespace
+
+CompiledProgram generate(std::span<const Expr* const> roots, double model_bias,
+                         std::span<const TermInput> terms, bool has_model,
+                         std::span<const std::string> feature_names,
+                         std::span<const std::string> rule_ids, Dictionary& dict) {
+  Graph g;
+  Lowering lower(g, dict);
+  std::vector<Sink> sinks;
+  for (std::size_t r = 0; r < roots.size(); ++r) {
+    sinks.push_back({Op::kRuleOut, lower.lower(*roots[r]), static_cast<std::uint32_t>(r),
+                     cat("rule ", r, " (", rule_ids[r], ")")});
+  }
+  // Model: lin = bias + Σ c_i, c_i = nan_to_zero(w · (x − mean) / std), summed in term order.
+  if (has_model) {
+    std::int32_t model = g.num(model_bias);
+    for (std::size_t i = 0; i < terms.size(); ++i) {
+      const TermInput& t = terms[i];
+      std::int32_t z = lower.term_value(*t.expr);
+      if (t.mean != 0) z = g.arith(Op::kSub, z, g.num(t.mean));
+      if (t.std != 1) z = g.arith(Op::kDiv, z, g.num(t.std));
+      const std::int32_t c = g.arith(Op::kNanToZero, g.arith(Op::kMul, z, g.num(t.weight)));
+      sinks.push_back({Op::kTermOut, c, static_cast<std::uint32_t>(i), cat("term ", i)});
+      model = g.arith(Op::kAdd, model, c);
+    }
+    sinks.push_back({Op::kModelOut, model, 0, "model"});
+  }
+  return emit(g, sinks, roots.size(), feature_names, dict);
+}
+
+CompiledProgram generate_term_values(std::span<const TermInput> terms,
+                                     std::span<const std::string> feature_names, Dictionary& dict) {
+  Graph g;
+  Lowering lower(g, dict);
+  std::vector<Sink> sinks;
+  for (std::size_t i = 0; i < terms.size(); ++i) {
+    sinks.push_back({Op::kTermOut, lower.term_value(*terms[i].expr), static_cast<std::uint32_t>(i),
+                     cat("term ", i)});
+  }
+  return emit(g, sinks, 0, feature_names, dict);
 }
 
 }  // namespace vigil::score

@@ -33,19 +33,27 @@ struct CompiledProgram {
   }
 };
 
-/// A model term resolved to its feature column.
-struct ModelTerm {
-  std::uint32_t column = 0;
+/// A parsed model term: its expression (a number or a condition) and its coefficients.
+struct TermInput {
+  const Expr* expr = nullptr;
   double weight = 0;
   double mean = 0;
   double std = 1;
 };
 
-/// Builds the program from parsed rule conditions (`roots[i]` for rule i, never null) and the
-/// resolved model terms. String literals are interned into `dict`.
+/// Builds the scoring program from parsed rule conditions (`roots[i]` for rule i, never null)
+/// and the model terms: rule bitmaps, the model's linear term (kModelOut) and each term's
+/// contribution nan_to_zero(w · (x − mean) / std) (kTermOut i). Rules and terms share one
+/// hash-consed graph, so a sub-expression they have in common is computed once. String
+/// literals are interned into `dict`.
 CompiledProgram generate(std::span<const Expr* const> roots, double model_bias,
-                         std::span<const ModelTerm> terms, bool has_model,
+                         std::span<const TermInput> terms, bool has_model,
                          std::span<const std::string> feature_names,
                          std::span<const std::string> rule_ids, Dictionary& dict);
+
+/// Builds the program that writes each term's raw value x_i (conditions as 1 / 0, NaN when
+/// missing) to kTermOut i, and nothing else: what Scorer::evaluate_terms runs.
+CompiledProgram generate_term_values(std::span<const TermInput> terms,
+                                     std::span<const std::string> feature_names, Dictionary& dict);
 
 }  // namespace vigil::score

@@ -37,7 +37,7 @@ struct Kernels {
   // operator!= is unordered on SSE but ordered (_CMP_NEQ_OQ) on AVX, so it disagrees on NaN.
   static num min(num a, num b) noexcept { return V::select(a == a, V::select(a < b, a, b), a); }
   static num max(num a, num b) noexcept { return V::select(a == a, V::select(a > b, a, b), a); }
-  static num neg(num a) noexcept { return -a; }
+  static num neg(num a) noexcept { return V::neg(a); }
   static num abs(num a) noexcept { return V::abs(a); }
   // log1p after fdlibm (s_log1p.c / e_log.c): u = 1 + x, u = m·2^e with m in [√½, √2),
   // log m from the odd series of s = f / (2 + f), f = m − 1, plus c = (x − (u − 1)) / u for
@@ -210,6 +210,14 @@ class Evaluator {
     }
   }
 
+  void copy_out(const Instr& in, double* d, std::size_t base, std::size_t len) const noexcept {
+    if (in.a.src == Src::kConst) {
+      for (std::size_t i = 0; i < len; ++i) d[i] = in.a.imm;
+    } else {
+      std::memcpy(d, src(in.a, base), len * sizeof(double));
+    }
+  }
+
   void step(const Instr& in, std::size_t base, std::size_t len) const noexcept {
     const std::size_t words = (len + 63) / 64;
     switch (in.op) {
@@ -223,6 +231,13 @@ class Evaluator {
       case Op::kAbs: return unary(in, base, len, K::abs);
       case Op::kLog1p: return unary(in, base, len, K::log1p);
       case Op::kNanToZero: return unary(in, base, len, K::nan_to_zero);
+      case Op::kMaskToNum: {
+        const std::uint64_t* a = mreg(in.a.index);
+        double* d = nreg(in.dst);
+        for (std::size_t i = 0; i < len; ++i)
+          d[i] = static_cast<double>((a[i / 64] >> (i % 64)) & 1);
+        return;
+      }
       case Op::kLt: return compare(in, base, len, [](num a, num b) { return K::lt(a, b); });
       case Op::kLe: return compare(in, base, len, [](num a, num b) { return K::le(a, b); });
       case Op::kGt: return compare(in, base, len, [](num a, num b) { return K::gt(a, b); });
@@ -276,15 +291,9 @@ class Evaluator {
         for (std::size_t w = 0; w < words; ++w) d[w] = a[w];
         return;
       }
-      case Op::kModelOut: {
-        double* d = args_.model_out + base;
-        if (in.a.src == Src::kConst) {
-          for (std::size_t i = 0; i < len; ++i) d[i] = in.a.imm;
-        } else {
-          std::memcpy(d, src(in.a, base), len * sizeof(double));
-        }
-        return;
-      }
+      case Op::kModelOut: return copy_out(in, args_.model_out + base, base, len);
+      case Op::kTermOut:
+        return copy_out(in, args_.term_out + in.aux * args_.term_stride + base, base, len);
     }
   }
 

@@ -28,6 +28,7 @@ struct ScalarLanes {
   static mask mask_or(mask a, mask b) noexcept { return a || b; }
   static num select(mask m, num a, num b) noexcept { return m ? a : b; }
   static num abs(num a) noexcept { return std::fabs(a); }
+  static num neg(num a) noexcept { return -a; }
   /// u = m · 2^e exactly, m in [1, 2), for positive normal u (bit manipulation only).
   static void split(num u, num& m, num& e) noexcept {
     const auto bits = std::bit_cast<std::uint64_t>(u);

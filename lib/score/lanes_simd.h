@@ -37,6 +37,9 @@ struct SimdLanes {
   static mask mask_or(mask a, mask b) noexcept { return a | b; }
   static num select(mask m, num a, num b) noexcept { return xsimd::select(m, a, b); }
   static num abs(num a) noexcept { return xsimd::abs(a); }
+  // A sign flip, not xsimd's unary minus: xsimd 8.1 computes that as 0 − a on AVX-512, which
+  // turns −0 into +0 (and 1 / −0 into +inf).
+  static num neg(num a) noexcept { return a ^ num(-0.0); }
   static void split(num u, num& m, num& e) noexcept {
     using bits_t = xsimd::batch<std::uint64_t, Arch>;
     const auto bits = xsimd::bitwise_cast<bits_t>(u);

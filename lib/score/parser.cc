@@ -71,7 +71,8 @@ class Parser {
   Parser(std::string_view text, const NameScope& scope, ParseError& error)
       : text_(text), scope_(scope), error_(error) {}
 
-  std::unique_ptr<Expr> parse() {
+  /// A rule condition (`term` false) or a model term (`term` true: a number or a condition).
+  std::unique_ptr<Expr> parse(bool term) {
     if (!advance()) return nullptr;
     if (tok_.kind == Tok::kEnd) return fail(tok_, "empty expression");
     auto e = parse_or();
@@ -79,7 +80,13 @@ class Parser {
     if (tok_.kind != Tok::kEnd) {
       return fail(tok_, cat("unexpected '", tok_.text, "' after the end of the expression"));
     }
-    if (e->type != Type::kBool) {
+    if (term && e->type == Type::kString) {
+      return fail_at(
+          e->pos, token_at(e->pos),
+          "a model term must be a number or a condition, but this is a string; compare it, "
+          "e.g. category == \"shopping_net\"");
+    }
+    if (!term && e->type != Type::kBool) {
       return fail_at(
           e->pos, token_at(e->pos),
           cat("a rule condition must be true or false, but this is ", type_name(e->type)));
@@ -601,7 +608,11 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 
 std::unique_ptr<Expr> parse_condition(std::string_view text, const NameScope& scope,
                                       ParseError& error) {
-  return Parser(text, scope, error).parse();
+  return Parser(text, scope, error).parse(false);
+}
+
+std::unique_ptr<Expr> parse_term(std::string_view text, const NameScope& scope, ParseError& error) {
+  return Parser(text, scope, error).parse(true);
 }
 
 std::optional<Field> string_field_from_name(std::string_view name) noexcept {

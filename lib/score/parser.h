@@ -74,6 +74,10 @@ struct NameScope {
 std::unique_ptr<Expr> parse_condition(std::string_view text, const NameScope& scope,
                                       ParseError& error);
 
+/// Parses and type-checks one model term: a number-valued or a condition-valued expression
+/// (a condition counts 1 when true, 0 when false). Returns the AST, or nullptr and sets `error`.
+std::unique_ptr<Expr> parse_term(std::string_view text, const NameScope& scope, ParseError& error);
+
 /// The raw string fields usable in expressions (category, merchant, …) by name.
 std::optional<Field> string_field_from_name(std::string_view name) noexcept;
 

@@ -35,6 +35,8 @@ enum class Op : std::uint8_t {
   kAbs,
   kLog1p,
   kNanToZero,
+  // mask → numeric (1 where set, 0 elsewhere)
+  kMaskToNum,
   // numeric × numeric → mask (every comparison with NaN is false, != included)
   kLt,
   kLe,
@@ -57,6 +59,7 @@ enum class Op : std::uint8_t {
   // sinks
   kRuleOut,   // rule `aux` ← mask a
   kModelOut,  // model linear term ← numeric a
+  kTermOut,   // model term `aux` (its contribution, or its raw value) ← numeric a
 };
 
 /// Where a numeric operand lives.
@@ -98,6 +101,8 @@ struct EvalArgs {
   std::uint64_t* rule_bits = nullptr;                 // rules × words_per_rule, batch-wide
   std::size_t words_per_rule = 0;
   double* model_out = nullptr;         // rows doubles (64-byte aligned, padded to kChunk)
+  double* term_out = nullptr;          // terms × term_stride doubles (kTermOut), or null
+  std::size_t term_stride = 0;         // a multiple of kChunk
   double* num_regs = nullptr;          // num_regs × kChunk, 64-byte aligned
   std::uint64_t* mask_regs = nullptr;  // mask_regs × kChunkWords
 };

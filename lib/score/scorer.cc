@@ -22,22 +22,27 @@ namespace vigil {
 
 struct Scorer::Impl {
   std::shared_ptr<const score::CompiledProgram> program;
+  std::shared_ptr<const score::CompiledProgram> term_program;  // raw term values
   std::size_t feature_count = 0;
   std::vector<std::string> rule_ids, rule_reasons;
   std::vector<double> rule_scores;
   std::vector<std::uint32_t> rule_order;  // score desc, then config order
   ModelSpec::Kind model_kind = ModelSpec::Kind::kNone;
   double model_scale = 0;
-  std::vector<score::ModelTerm> terms;
+  std::size_t terms = 0;
   std::vector<std::string> term_names, term_texts;
   Thresholds thresholds;
   ScoreArch arch = ScoreArch::kScalar;
   score::EvalFn eval = nullptr;
+
+  void run(const score::CompiledProgram& prog, const TransactionBatch& batch,
+           const FeatureMatrix& features, const FlagSet& flags, ScoreScratch::Impl& sc) const;
 };
 
 struct ScoreScratch::Impl {
   std::vector<std::uint64_t> rule_bits;
   detail::AlignedColumn<double> model_out;
+  detail::AlignedColumn<double> term_out;
   detail::AlignedColumn<double> num_regs;
   std::vector<std::uint64_t> mask_regs;
   std::array<std::vector<std::uint64_t>, kFieldCount> flag_bits;
@@ -59,7 +64,9 @@ ScoreScratch& ScoreScratch::operator=(ScoreScratch&&) noexcept = default;
 std::span<const FlagHit> ScoreScratch::flagged_hits() const noexcept { return impl_->flag_hits; }
 
 std::string RuleError::to_string() const {
-  std::string out = rule_id.empty() ? std::string("model") : score::cat("rule ", rule_id);
+  // A model error's message names its term ("model term 'log1p(amt', column 10: ...").
+  if (rule_id.empty()) return message;
+  std::string out = score::cat("rule ", rule_id);
   if (line != 0) score::append(&out, ", line ", line, ", column ", column);
   score::append(&out, ": ", message);
   return out;
@@ -84,9 +91,20 @@ void place(const RuleSpec& rule, std::uint32_t offset, RuleError& e) {
 
 struct Parsed {
   std::vector<std::unique_ptr<score::Expr>> conditions;
-  std::vector<score::ModelTerm> terms;
+  std::vector<std::unique_ptr<score::Expr>> term_exprs;
+  std::vector<score::TermInput> terms;
   std::vector<RuleError> errors;
 };
+
+// A model error: the term's text, where in it, and what is wrong.
+RuleError term_error(const ModelSpec::Term& t, std::uint32_t offset, std::string token,
+                     const std::string& what) {
+  RuleError err;
+  err.column = offset + 1;  // within the term's text (the config keeps no term positions)
+  err.token = std::move(token);
+  err.message = score::cat("model term '", t.feature, "', column ", offset + 1, ": ", what);
+  return err;
+}
 
 Parsed parse_all(const Config& config, std::span<const std::string> features) {
   Parsed p;
@@ -117,29 +135,21 @@ Parsed parse_all(const Config& config, std::span<const std::string> features) {
     }
   }
   if (config.model.kind != ModelSpec::Kind::kNone) {
-    std::vector<std::string_view> known(features.begin(), features.end());
     for (const auto& t : config.model.terms) {
-      auto it = std::find(features.begin(), features.end(), t.feature);
-      RuleError err;
-      if (it == features.end()) {
-        err.message = score::cat("unknown model feature '", t.feature, "'");
-        if (auto best = score::closest_name(t.feature, known)) {
-          score::append(&err.message, " (did you mean '", *best, "'?)");
-        }
-        err.token = t.feature;
-        p.errors.push_back(std::move(err));
+      score::ParseError pe;
+      auto e = score::parse_term(t.feature, scope, pe);
+      if (!e) {
+        p.errors.push_back(term_error(t, pe.pos, pe.token, pe.message));
         continue;
       }
       if (!(t.std > 0) || !std::isfinite(t.std) || !std::isfinite(t.mean) ||
           !std::isfinite(t.weight)) {
-        err.message = score::cat("model feature '", t.feature,
-                                 "' needs a finite weight and mean and a std > 0");
-        err.token = t.feature;
-        p.errors.push_back(std::move(err));
+        p.errors.push_back(
+            term_error(t, 0, t.feature, "needs a finite weight and mean and a std > 0"));
         continue;
       }
-      p.terms.push_back(
-          {static_cast<std::uint32_t>(it - features.begin()), t.weight, t.mean, t.std});
+      p.terms.push_back({e.get(), t.weight, t.mean, t.std});
+      p.term_exprs.push_back(std::move(e));
     }
   }
   return p;
@@ -186,6 +196,8 @@ Result<Scorer> Scorer::compile(const Config& config, std::span<const std::string
   const bool has_model = config.model.kind != ModelSpec::Kind::kNone;
   impl->program = std::make_shared<const score::CompiledProgram>(score::generate(
       roots, config.model.bias, parsed.terms, has_model, feature_columns, impl->rule_ids, dict));
+  impl->term_program = std::make_shared<const score::CompiledProgram>(
+      score::generate_term_values(parsed.terms, feature_columns, dict));
   impl->feature_count = feature_columns.size();
   impl->rule_order.resize(config.rules.size());
   std::iota(impl->rule_order.begin(), impl->rule_order.end(), 0U);
@@ -195,10 +207,14 @@ Result<Scorer> Scorer::compile(const Config& config, std::span<const std::string
                    });
   impl->model_kind = config.model.kind;
   impl->model_scale = config.model.scale;
-  impl->terms = parsed.terms;
-  for (const auto& t : parsed.terms) {
-    impl->term_names.push_back(feature_columns[t.column]);
-    impl->term_texts.push_back(score::cat("model: ", feature_columns[t.column]));
+  impl->terms = parsed.terms.size();
+  for (const auto& t : config.model.terms) {  // all parsed, or compile failed above
+    impl->term_names.push_back(t.feature);
+    impl->term_texts.push_back(score::cat("model: ", t.feature));
+  }
+  if (!has_model) {
+    impl->term_names.clear();
+    impl->term_texts.clear();
   }
   impl->thresholds = config.thresholds;
   impl->arch = *arch;
@@ -218,7 +234,7 @@ Result<Scorer> Scorer::with_arch(ScoreArch arch) const {
 ScoreArch Scorer::arch() const noexcept { return impl_->arch; }
 std::string_view Scorer::arch_name() const noexcept { return score_arch_name(impl_->arch); }
 std::size_t Scorer::rule_count() const noexcept { return impl_->rule_ids.size(); }
-std::size_t Scorer::model_terms() const noexcept { return impl_->terms.size(); }
+std::size_t Scorer::model_terms() const noexcept { return impl_->terms; }
 std::size_t Scorer::instruction_count() const noexcept { return impl_->program->code.size(); }
 std::span<const Field> Scorer::flagged_fields() const noexcept {
   return impl_->program->flagged_fields;
@@ -249,36 +265,43 @@ Status Scorer::score(const TransactionBatch& batch, const FeatureMatrix& feature
   return score(batch, features, flags, scratch, out);
 }
 
-Status Scorer::score(const TransactionBatch& batch, const FeatureMatrix& features,
-                     const FlagSet& flags, ScoreScratch& scratch_owner,
-                     std::span<Decision> out) const {
-  const Impl& s = *impl_;
+namespace {
+
+Status check_shape(const TransactionBatch& batch, const FeatureMatrix& features,
+                   std::size_t feature_count, std::size_t out_size) {
   const std::size_t n = batch.size();
-  if (features.columns() != s.feature_count) {
-    return Status(ErrorCode::kInvalidArgument,
-                  score::cat("feature matrix has ", features.columns(), " columns, the scorer ",
-                             s.feature_count));
+  if (features.columns() != feature_count) {
+    return Status(ErrorCode::kInvalidArgument, score::cat("feature matrix has ", features.columns(),
+                                                          " columns, the scorer ", feature_count));
   }
-  if (features.rows() < n || out.size() < n) {
+  if (features.rows() < n || out_size < n) {
     return Status(ErrorCode::kInvalidArgument,
                   score::cat("batch of ", n, " rows but ", features.rows(), " feature rows and ",
-                             out.size(), " decisions"));
+                             out_size, " outputs"));
   }
-  ScoreScratch::Impl& sc = *scratch_owner.impl_;
-  sc.flag_hits.clear();
-  if (n == 0) return Status{};
+  return Status{};
+}
 
-  const score::CompiledProgram& prog = *s.program;
+}  // namespace
+
+// Flag join, then `prog` over rows [0, batch.size()) (n > 0): rule bitmaps, the model's
+// linear term and the kTermOut outputs land in the scratch.
+void Scorer::Impl::run(const score::CompiledProgram& prog, const TransactionBatch& batch,
+                       const FeatureMatrix& features, const FlagSet& flags,
+                       ScoreScratch::Impl& sc) const {
+  const Impl& s = *this;
+  const std::size_t n = batch.size();
   const std::size_t padded = (n + score::kChunk - 1) / score::kChunk * score::kChunk;
   const std::size_t words = padded / 64;
   sc.rule_bits.resize(std::max<std::size_t>(1, prog.rules) * words);
   ScoreScratch::Impl::ensure(sc.model_out, padded);
+  ScoreScratch::Impl::ensure(sc.term_out, std::max<std::size_t>(1, s.terms) * padded);
   ScoreScratch::Impl::ensure(sc.num_regs, std::max<std::size_t>(1, prog.num_regs) * score::kChunk);
   if (sc.mask_regs.size() < prog.mask_regs * score::kChunkWords) {
     sc.mask_regs.assign(prog.mask_regs * score::kChunkWords, 0);
   }
 
-  // Flagged-entity join: every key field the rules test or the flag set holds.
+  // Flagged-entity join: every key field the program tests or the flag set holds.
   std::array<const std::uint64_t*, kFieldCount> flag_ptrs{};
   sc.hits.resize(n);
   for (std::size_t f = 0; f < kFieldCount; ++f) {
@@ -323,9 +346,45 @@ Status Scorer::score(const TransactionBatch& batch, const FeatureMatrix& feature
   args.rule_bits = sc.rule_bits.data();
   args.words_per_rule = words;
   args.model_out = sc.model_out.data();
+  args.term_out = sc.term_out.data();
+  args.term_stride = padded;
   args.num_regs = sc.num_regs.data();
   args.mask_regs = sc.mask_regs.data();
   s.eval(prog.view(), args);
+}
+
+Status Scorer::evaluate_terms(const TransactionBatch& batch, const FeatureMatrix& features,
+                              const FlagSet& flags, ScoreScratch& scratch_owner,
+                              FeatureMatrix& out) const {
+  const Impl& s = *impl_;
+  const std::size_t n = batch.size();
+  if (Status st = check_shape(batch, features, s.feature_count, n); !st.ok()) return st;
+  ScoreScratch::Impl& sc = *scratch_owner.impl_;
+  sc.flag_hits.clear();
+  out.reset(s.terms, std::max(n, out.capacity()));
+  out.set_rows(n);
+  if (n == 0 || s.terms == 0) return Status{};
+  s.run(*s.term_program, batch, features, flags, sc);
+  const std::size_t stride = (n + score::kChunk - 1) / score::kChunk * score::kChunk;
+  for (std::size_t t = 0; t < s.terms; ++t) {
+    std::copy_n(sc.term_out.data() + t * stride, n, out.column(t));
+  }
+  return Status{};
+}
+
+Status Scorer::score(const TransactionBatch& batch, const FeatureMatrix& features,
+                     const FlagSet& flags, ScoreScratch& scratch_owner,
+                     std::span<Decision> out) const {
+  const Impl& s = *impl_;
+  const std::size_t n = batch.size();
+  if (Status st = check_shape(batch, features, s.feature_count, out.size()); !st.ok()) return st;
+  ScoreScratch::Impl& sc = *scratch_owner.impl_;
+  sc.flag_hits.clear();
+  if (n == 0) return Status{};
+  const score::CompiledProgram& prog = *s.program;
+  s.run(prog, batch, features, flags, sc);
+  const std::size_t padded = (n + score::kChunk - 1) / score::kChunk * score::kChunk;
+  const std::size_t words = padded / 64;
 
   // Fired rules in reason order: sum their scores and keep the first reasons.
   sc.rule_sum.assign(n, 0.0);
@@ -373,16 +432,14 @@ Status Scorer::score(const TransactionBatch& batch, const FeatureMatrix& feature
     d.action = d.score >= s.thresholds.decline  ? Action::kDecline
                : d.score >= s.thresholds.review ? Action::kReview
                                                 : Action::kApprove;
-    if (has_model && model_score > 0 && !s.terms.empty() &&
+    if (has_model && model_score > 0 && s.terms != 0 &&
         (d.reason_count == 0 || model_score > sc.top_rule[i])) {
       // The model dominates: its two largest |w·z| terms lead the reasons.
       std::array<ReasonCode, 2> top{kNoReason, kNoReason};
       std::array<double, 2> mag{0, 0};
-      for (std::size_t t = 0; t < s.terms.size(); ++t) {
-        const auto& term = s.terms[t];
-        const double x = features.column(term.column)[i];
-        const double c = std::fabs(term.weight * ((x - term.mean) / term.std));
-        if (!(c > 0)) continue;  // missing or no contribution
+      for (std::size_t t = 0; t < s.terms; ++t) {
+        const double c = std::fabs(sc.term_out[t * padded + i]);
+        if (!(c > 0)) continue;  // missing (its contribution is 0) or no contribution
         if (c > mag[0]) {
           top[1] = top[0];
           mag[1] = mag[0];

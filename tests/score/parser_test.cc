@@ -154,7 +154,8 @@ TEST_CASE("model and duplicate-id errors", "[score]") {
   REQUIRE(errors.size() == 2);
   CHECK(errors[0].message == "duplicate rule id");
   CHECK(errors[1].to_string() ==
-        "model: unknown model feature 'card_count_1hr' (did you mean 'card_count_1h'?)");
+        "model term 'card_count_1hr', column 1: unknown name 'card_count_1hr' (did you mean "
+        "'card_count_1h'?)");
   auto s = Scorer::compile(c, kNames, dict);
   REQUIRE_FALSE(s.ok());
   CHECK(s.status().message() == "rule R1, line 1, column 1: duplicate rule id");

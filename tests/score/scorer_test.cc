@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "score/program.h"
 #include "score_test_util.h"
 #include "vigil/score.h"
 
@@ -228,4 +229,163 @@ TEST_CASE("arch selection: explicit option, environment, unavailable", "[score][
   CHECK(Scorer::compile(c, kNames, dict).status().code() == ErrorCode::kInvalidArgument);
   ::unsetenv("VIGIL_FORCE_ARCH");
   CHECK(Scorer::compile(c, kNames, dict)->arch() == archs.back());
+}
+
+TEST_CASE("model terms may be expressions and conditions", "[score]") {
+  Fixture f;
+  Config c;
+  c.rules.push_back(rule("LOGBIG", "log1p(amt) > 6", 50));
+  c.model.kind = ModelSpec::Kind::kLogistic;
+  c.model.bias = -6;
+  c.model.scale = 1000;
+  c.model.terms.push_back({"log1p(amt)", 0.9, 0, 1});
+  c.model.terms.push_back({"hour >= 22 || hour < 4", 1.3, 0.25, 0.5});
+  c.model.terms.push_back({"amt / max(card_amt_avg_30d, 1)", 0.4, 0, 1});
+  c.model.terms.push_back({"in(category, [\"shopping_net\", \"misc_net\"])", 0.8, 0, 1});
+  c.model.terms.push_back({"card_count_1h", 0.001, 0, 1});
+  auto s = Scorer::compile(c, kNames, f.dict);
+  INFO(s.status().to_string());
+  REQUIRE(s.ok());
+  CHECK(s->model_terms() == 5);
+  const std::string dump = s->dump_program();
+  INFO(dump);
+  CHECK(count(dump, "log1p amt") == 1);  // shared by the rule and the first term
+  CHECK(s->reason_id(kModelReasonBase + 1) == "hour >= 22 || hour < 4");
+  CHECK(s->reason_text(kModelReasonBase + 2) == "model: amt / max(card_amt_avg_30d, 1)");
+
+  f.rows(3);
+  const StrId net = *f.dict.find("shopping_net");
+  f.features.column(kAmt)[0] = 900;  // all present
+  f.features.column(kHour)[0] = 23;
+  f.features.column(kAvg)[0] = 30;
+  f.features.column(kCount)[0] = 4;
+  f.batch.category[0] = net;
+  f.features.column(kAmt)[1] = 40;  // avg, count and hour missing
+  // row 2: all missing: NaN terms give 0; the conditions are false (0), so the night term
+  // still contributes 1.3 · (0 − 0.25) / 0.5.
+  auto out = f.run(*s);
+  const double log900 = score::apply_numeric(score::Op::kLog1p, 900, 0);
+  const double log40 = score::apply_numeric(score::Op::kLog1p, 40, 0);
+  const double night_off = ((0 - 0.25) / 0.5) * 1.3, night_on = ((1 - 0.25) / 0.5) * 1.3;
+  auto expect = [&](double lin, double rules) {
+    const double p = 1.0 / (1.0 + std::exp(-lin));
+    return static_cast<int>(std::clamp(std::round(rules + 1000 * p), 0.0, 1000.0));
+  };
+  const double lin0 = ((((-6.0 + log900 * 0.9) + night_on) + (900.0 / 30) * 0.4) + 0.8) + 0.004;
+  CHECK(out[0].score == expect(lin0, 50));
+  CHECK(out[1].score == expect(((-6.0 + log40 * 0.9) + night_off) + 0.0, 0));
+  CHECK(out[2].score == expect(-6.0 + night_off, 0));
+  // Row 0: the model dominates; |c|: ratio 12 > log1p 6.1 > ...
+  REQUIRE(out[0].reason_count == 3);
+  CHECK(out[0].reasons[0] == kModelReasonBase + 2);
+  CHECK(out[0].reasons[1] == kModelReasonBase + 0);
+  CHECK(out[0].reasons[2] == 0);
+  // Row 2: only the night term (negative, |c| = 0.65) is non-zero.
+  REQUIRE(out[2].reason_count == 1);
+  CHECK(out[2].reasons[0] == kModelReasonBase + 1);
+}
+
+TEST_CASE("evaluate_terms gives raw term values; zero weights compile", "[score]") {
+  Fixture f;
+  Config c;
+  c.model.kind = ModelSpec::Kind::kLogistic;
+  c.model.bias = -2;
+  c.model.scale = 1000;
+  for (const char* t : {"amt", "log1p(amt)", "hour >= 22 || hour < 4", "amt / card_amt_avg_30d",
+                        "category == \"misc_net\"", "flagged(cc_num)", "2 * 3"}) {
+    c.model.terms.push_back({t, 0, 0, 1});
+  }
+  c.model.terms[2].mean = 0.5;  // standardization does not touch the raw values
+  auto s = Scorer::compile(c, kNames, f.dict);
+  INFO(s.status().to_string());
+  REQUIRE(s.ok());
+  FlagChange flag;
+  flag.key = 77;
+  f.flags.apply(flag);
+  f.rows(3);
+  f.features.column(kAmt)[0] = 10;
+  f.features.column(kHour)[0] = 2;
+  f.features.column(kAvg)[0] = 4;
+  f.batch.category[0] = f.dict.intern("misc_net");
+  f.batch.cc_num[0] = 77;
+  f.features.column(kAmt)[1] = 3;
+  f.features.column(kHour)[1] = 12;
+  for (ScoreArch a : available_score_archs()) {
+    auto sa = s->with_arch(a);
+    REQUIRE(sa.ok());
+    INFO(sa->arch_name());
+    ScoreScratch scratch;
+    FeatureMatrix values;
+    REQUIRE(sa->evaluate_terms(f.batch, f.features, f.flags, scratch, values).ok());
+    REQUIRE(values.columns() == 7);
+    REQUIRE(values.rows() == 3);
+    CHECK(values.at(0, 0) == 10);
+    CHECK(values.at(0, 1) == score::apply_numeric(score::Op::kLog1p, 10, 0));
+    CHECK(values.at(0, 2) == 1);
+    CHECK(values.at(0, 3) == 2.5);
+    CHECK(values.at(0, 4) == 1);
+    CHECK(values.at(0, 5) == 1);
+    CHECK(values.at(0, 6) == 6);
+    CHECK(values.at(1, 2) == 0);
+    CHECK(std::isnan(values.at(1, 3)));
+    CHECK(values.at(1, 4) == 0);
+    CHECK(values.at(1, 5) == 0);
+    CHECK(std::isnan(values.at(2, 0)));
+    CHECK(values.at(2, 2) == 0);  // missing hour: the condition is false
+    // Weights all 0: the model is sigmoid(bias) for every row.
+    std::vector<Decision> out(3);
+    REQUIRE(sa->score(f.batch, f.features, f.flags, scratch, out).ok());
+    const int want = static_cast<int>(std::round(1000 / (1 + std::exp(2.0))));
+    for (const Decision& d : out) {
+      CHECK(d.score == want);
+      CHECK(d.reason_count == 0);  // no term contributes
+    }
+  }
+  FeatureMatrix narrow(3, 16);
+  narrow.set_rows(3);
+  FeatureMatrix values;
+  ScoreScratch scratch;
+  CHECK(s->evaluate_terms(f.batch, narrow, f.flags, scratch, values).code() ==
+        ErrorCode::kInvalidArgument);
+}
+
+TEST_CASE("model term errors name the term, the column and a suggestion", "[score]") {
+  Dictionary dict;
+  auto errors_of = [&](std::string term) {
+    Config c;
+    c.model.kind = ModelSpec::Kind::kLogistic;
+    c.model.scale = 100;
+    c.model.terms.push_back({"amt", 1, 0, 1});
+    c.model.terms.push_back({std::move(term), 1, 0, 1});
+    return Scorer::check(c, kNames, dict);
+  };
+  auto e = errors_of("log1p(amt");
+  REQUIRE(e.size() == 1);
+  CHECK(e[0].rule_id.empty());
+  CHECK(e[0].column == 10);
+  CHECK(e[0].message.find("model term 'log1p(amt', column 10: ") == 0);
+  CHECK(e[0].to_string() == e[0].message);
+
+  e = errors_of("log1p(amtt) * 2");
+  REQUIRE(e.size() == 1);
+  CHECK(e[0].column == 7);
+  CHECK(e[0].token == "amtt");
+  CHECK(e[0].message.find("did you mean 'amt'?") != std::string::npos);
+
+  e = errors_of("category");
+  REQUIRE(e.size() == 1);
+  CHECK(e[0].message.find("a number or a condition") != std::string::npos);
+
+  e = errors_of("card_cnt_1h");
+  REQUIRE(e.size() == 1);
+  CHECK(e[0].message.find("did you mean 'card_count_1h'?") != std::string::npos);
+
+  Config c;
+  c.model.kind = ModelSpec::Kind::kLinear;
+  c.model.scale = 100;
+  c.model.terms.push_back({"hour < 4 &&", 1, 0, 1});
+  auto s = Scorer::compile(c, kNames, dict);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.status().code() == ErrorCode::kParseError);
+  CHECK(s.status().message().find("model term 'hour < 4 &&', column 12") != std::string::npos);
 }

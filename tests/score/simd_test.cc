@@ -356,3 +356,66 @@ TEST_CASE("log1p is within 1 ulp of std::log1p and exact at the edges", "[score]
   CHECK(f(std::numeric_limits<double>::infinity()) == std::numeric_limits<double>::infinity());
   CHECK(f(std::exp(1.0) - 1) == std::log1p(std::exp(1.0) - 1));
 }
+
+TEST_CASE("random model terms: every arch == scalar, values == AST interpreter", "[score][simd]") {
+  std::mt19937_64 rng(777);
+  constexpr std::size_t kRows = 300;
+  auto same = [](double a, double b) {
+    return std::bit_cast<std::uint64_t>(a) == std::bit_cast<std::uint64_t>(b) ||
+           (std::isnan(a) && std::isnan(b));
+  };
+  for (int round = 0; round < 10; ++round) {
+    World w(rng, kRows);
+    ExprGen gen(rng());
+    Config c;
+    c.model.kind = round % 3 == 2 ? ModelSpec::Kind::kLinear : ModelSpec::Kind::kLogistic;
+    c.model.bias = -2.5;
+    c.model.scale = round % 3 == 2 ? 400 : 900;
+    for (int t = 0; t < 8; ++t) {
+      const std::string text = t % 2 ? gen.cond(2) : gen.num(2);
+      c.model.terms.push_back({text, 0.25 * (t - 3), t % 3 ? 0.0 : 1.5, t % 4 ? 1.0 : 3.0});
+    }
+    for (int r = 0; r < 4; ++r) {
+      c.rules.push_back(score_test::rule("R" + std::to_string(r), gen.cond(2), 100 + r));
+    }
+    auto scalar = Scorer::compile(c, kNames, w.dict, {ScoreArch::kScalar});
+    INFO(scalar.status().to_string());
+    REQUIRE(scalar.ok());
+    std::vector<std::unique_ptr<score::Expr>> asts;
+    for (const auto& t : c.model.terms) {
+      score::ParseError pe;
+      asts.push_back(score::parse_term(t.feature, score::NameScope{kNames}, pe));
+      REQUIRE(asts.back());
+    }
+    Interp interp{w.batch, w.features, w.flags, w.dict};
+    std::vector<Decision> ref(kRows);
+    ScoreScratch scratch;
+    REQUIRE(scalar->score(w.batch, w.features, w.flags, scratch, ref).ok());
+    for (ScoreArch a : available_score_archs()) {
+      auto s = scalar->with_arch(a);
+      REQUIRE(s.ok());
+      INFO(s->arch_name());
+      for (std::size_t n : {kRows, std::size_t{1}, std::size_t{7}, std::size_t{257}}) {
+        w.batch.set_size(n);
+        std::vector<Decision> out(n);
+        REQUIRE(s->score(w.batch, w.features, w.flags, scratch, out).ok());
+        for (std::size_t i = 0; i < n; ++i) REQUIRE(out[i] == ref[i]);
+        FeatureMatrix values;
+        REQUIRE(s->evaluate_terms(w.batch, w.features, w.flags, scratch, values).ok());
+        REQUIRE(values.rows() == n);
+        for (std::size_t t = 0; t < asts.size(); ++t) {
+          for (std::size_t i = 0; i < n; ++i) {
+            const double want = asts[t]->type == score::Type::kBool
+                                    ? (interp.cond(*asts[t], i) ? 1.0 : 0.0)
+                                    : interp.num(*asts[t], i);
+            if (!same(values.at(i, t), want)) {
+              FAIL("term " << c.model.terms[t].feature << " row " << i << " got " << values.at(i, t)
+                           << " want " << want);
+            }
+          }
+        }
+      }
+      w.batch.set_size(kRows);
+    }
+  }
+}
