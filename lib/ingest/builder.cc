@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_format.h"
 #include "ingest/values.h"
+#include "simdjson.h"
 
 namespace vigil::ingest {
 namespace {
@@ -127,7 +128,10 @@ bool RecordBuilder::get_string(const Row& row, std::uint8_t slot, bool required,
   switch (v.kind) {
     case ValueKind::kString: break;
     case ValueKind::kText:
-      if (const std::size_t bad = first_invalid_utf8(v.text); bad != v.text.size()) {
+      // simdjson's validator is SIMD and runtime-dispatched; the scalar scan only runs to
+      // locate the bad byte for the message.
+      if (!simdjson::validate_utf8(v.text.data(), v.text.size())) {
+        const std::size_t bad = first_invalid_utf8(v.text);
         return fail_slot(
             RejectKind::kInvalidUtf8, slot,
             absl::StrFormat("%s: invalid UTF-8 at byte %u of the value", slot_name(slot), bad));
