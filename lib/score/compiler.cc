@@ -24,6 +24,8 @@ double apply_numeric(Op op, double a, double b) noexcept {
     case Op::kDiv: return K::div(a, b);
     case Op::kMin: return K::min(a, b);
     case Op::kMax: return K::max(a, b);
+    case Op::kSigmoidScale: return K::sigmoid_scale(a, b);
+    case Op::kLinearScale: return K::linear_scale(a, b);
     case Op::kNeg: return K::neg(a);
     case Op::kAbs: return K::abs(a);
     case Op::kLog1p: return K::log1p(a);
@@ -334,22 +336,62 @@ std::string fmt_num(double v) { return cat(v); }
 
 namespace {
 
-/// A program output: rule bitmap, model linear term or model term.
+std::string_view op_name(Op op) noexcept {
+  switch (op) {
+    case Op::kAdd: return "add";
+    case Op::kSub: return "sub";
+    case Op::kMul: return "mul";
+    case Op::kDiv: return "div";
+    case Op::kMin: return "min";
+    case Op::kMax: return "max";
+    case Op::kSigmoidScale: return "sigmoid_scale";
+    case Op::kLinearScale: return "linear_scale";
+    case Op::kNeg: return "neg";
+    case Op::kAbs: return "abs";
+    case Op::kLog1p: return "log1p";
+    case Op::kNanToZero: return "nan_to_zero";
+    case Op::kMaskToNum: return "mask_to_num";
+    case Op::kLt: return "lt";
+    case Op::kLe: return "le";
+    case Op::kGt: return "gt";
+    case Op::kGe: return "ge";
+    case Op::kEq: return "eq";
+    case Op::kNe: return "ne";
+    case Op::kAnd: return "and";
+    case Op::kOr: return "or";
+    case Op::kAndNot: return "and_not";
+    case Op::kNot: return "not";
+    case Op::kStrEq: return "str_eq";
+    case Op::kStrIn: return "str_in";
+    case Op::kStrEqField: return "str_eq_field";
+    case Op::kFlagged: return "flagged";
+    case Op::kMaskConst: return "mask_const";
+    case Op::kRulesOut: return "rules";
+    case Op::kModelOut: return "model";
+    case Op::kTermOut: return "term";
+    case Op::kTop2Out: return "top2";
+  }
+  return "?";
+}
+
+/// A program output: the rule bitmaps (one node per rule), the model score, a model term's
+/// value, or the model's top-two terms (one node per term contribution).
 struct Sink {
-  Op op = Op::kRuleOut;
-  std::int32_t node = -1;
+  Op op = Op::kRulesOut;
+  std::vector<std::int32_t> nodes;
   std::uint32_t aux = 0;
   std::string label;  // listing
 };
 
 CompiledProgram emit(Graph& g, std::span<const Sink> sinks, std::size_t rules,
-                     std::span<const std::string> feature_names, const Dictionary& dict) {
+                     std::span<const std::string> feature_names,
+                     std::span<const std::string> rule_ids, const Dictionary& dict) {
   const auto& nodes = g.nodes();
   const std::size_t n = nodes.size();
   // Liveness: which op nodes are needed, and the last node that reads each.
   std::vector<bool> live(n, false);
   std::vector<std::int32_t> stack;
-  for (const Sink& s : sinks) stack.push_back(s.node);
+  for (const Sink& s : sinks) stack.insert(stack.end(), s.nodes.begin(), s.nodes.end());
   while (!stack.empty()) {
     const std::int32_t id = stack.back();
     stack.pop_back();
@@ -368,7 +410,9 @@ CompiledProgram emit(Graph& g, std::span<const Sink> sinks, std::size_t rules,
     if (nodes[id].a >= 0) last_use[nodes[id].a] = static_cast<std::int32_t>(id);
     if (nodes[id].b >= 0) last_use[nodes[id].b] = static_cast<std::int32_t>(id);
   }
-  for (const Sink& s : sinks) last_use[s.node] = kEnd;
+  for (const Sink& s : sinks) {
+    for (std::int32_t id : s.nodes) last_use[id] = kEnd;
+  }
 
   CompiledProgram out;
   out.rules = rules;
@@ -410,11 +454,6 @@ CompiledProgram emit(Graph& g, std::span<const Sink> sinks, std::size_t rules,
     }
     return cat("\"", dict.view(id), "\"");
   };
-  static constexpr const char* kOpNames[] = {
-      "add",     "sub",         "mul",         "div",     "min", "max",    "neg",    "abs",
-      "log1p",   "nan_to_zero", "mask_to_num", "lt",      "le",  "gt",     "ge",     "eq",
-      "ne",      "and",         "or",          "and_not", "not", "str_eq", "str_in", "str_eq_field",
-      "flagged", "mask_const",  "rule",        "model",   "term"};
 
   for (std::size_t id = 0; id < n; ++id) {
     const Node& x = nodes[id];
@@ -443,8 +482,7 @@ CompiledProgram emit(Graph& g, std::span<const Sink> sinks, std::size_t rules,
     in.dst = reg[id];
     out.code.push_back(in);
 
-    std::string line =
-        cat(name(static_cast<std::int32_t>(id)), " = ", kOpNames[static_cast<int>(in.op)]);
+    std::string line = cat(name(static_cast<std::int32_t>(id)), " = ", op_name(in.op));
     switch (in.op) {
       case Op::kStrEq:
         append(&line, " ", field_name(static_cast<Field>(in.field)), ", ",
@@ -474,49 +512,69 @@ CompiledProgram emit(Graph& g, std::span<const Sink> sinks, std::size_t rules,
       out.flagged_fields.push_back(static_cast<Field>(x.field));
     }
   }
+  out.ids = g.ids();
   for (const Sink& s : sinks) {
     Instr in;
     in.op = s.op;
-    in.a = operand(s.node);
     in.aux = s.aux;
+    std::string line = cat(s.label, " <-");
+    for (std::size_t k = 0; k < s.nodes.size(); ++k) {
+      append(&line, k ? ", " : " ", name(s.nodes[k]));
+    }
+    if (s.op == Op::kRulesOut) {  // list of mask registers, listed one rule a line
+      line.clear();
+      for (std::size_t r = 0; r < s.nodes.size(); ++r) {
+        append(&line, r ? "\n" : "", "rule ", r, " (", rule_ids[r], ") <- ", name(s.nodes[r]));
+      }
+      in.aux = static_cast<std::uint32_t>(out.ids.size());
+      in.count = static_cast<std::uint32_t>(s.nodes.size());
+      for (std::int32_t id : s.nodes) out.ids.push_back(reg[id]);
+    } else if (s.op == Op::kTop2Out) {  // list of numeric operands
+      in.aux = static_cast<std::uint32_t>(out.operands.size());
+      in.count = static_cast<std::uint32_t>(s.nodes.size());
+      for (std::int32_t id : s.nodes) out.operands.push_back(operand(id));
+    } else {
+      in.a = operand(s.nodes.front());
+    }
     out.code.push_back(in);
-    append(&out.listing, s.label, " <- ", name(s.node), "\n");
+    append(&out.listing, line, "\n");
   }
   std::sort(out.flagged_fields.begin(), out.flagged_fields.end());
   out.flagged_fields.erase(std::unique(out.flagged_fields.begin(), out.flagged_fields.end()),
                            out.flagged_fields.end());
-  out.ids = g.ids();
   return out;
 }
 
 }  // namespace
 
-CompiledProgram generate(std::span<const Expr* const> roots, double model_bias,
-                         std::span<const TermInput> terms, bool has_model,
+CompiledProgram generate(std::span<const Expr* const> roots, const ModelInput& model,
                          std::span<const std::string> feature_names,
                          std::span<const std::string> rule_ids, Dictionary& dict) {
   Graph g;
   Lowering lower(g, dict);
   std::vector<Sink> sinks;
-  for (std::size_t r = 0; r < roots.size(); ++r) {
-    sinks.push_back({Op::kRuleOut, lower.lower(*roots[r]), static_cast<std::uint32_t>(r),
-                     cat("rule ", r, " (", rule_ids[r], ")")});
-  }
-  // Model: lin = bias + Σ c_i, c_i = nan_to_zero(w · (x − mean) / std), summed in term order.
-  if (has_model) {
-    std::int32_t model = g.num(model_bias);
-    for (std::size_t i = 0; i < terms.size(); ++i) {
-      const TermInput& t = terms[i];
+  Sink rules{Op::kRulesOut, {}, 0, "rules"};
+  for (const Expr* e : roots) rules.nodes.push_back(lower.lower(*e));
+  if (!roots.empty()) sinks.push_back(std::move(rules));
+  // Model: lin = bias + Σ c_i, c_i = nan_to_zero(w · (x − mean) / std), summed in term order;
+  // the score is scale · sigmoid(lin) (or the clamped linear form), and the two largest |c_i|
+  // name the reasons.
+  if (model.kind != ModelSpec::Kind::kNone) {
+    std::int32_t lin = g.num(model.bias);
+    Sink top{Op::kTop2Out, {}, 0, "top2"};
+    for (const TermInput& t : model.terms) {
       std::int32_t z = lower.term_value(*t.expr);
       if (t.mean != 0) z = g.arith(Op::kSub, z, g.num(t.mean));
       if (t.std != 1) z = g.arith(Op::kDiv, z, g.num(t.std));
       const std::int32_t c = g.arith(Op::kNanToZero, g.arith(Op::kMul, z, g.num(t.weight)));
-      sinks.push_back({Op::kTermOut, c, static_cast<std::uint32_t>(i), cat("term ", i)});
-      model = g.arith(Op::kAdd, model, c);
+      top.nodes.push_back(c);
+      lin = g.arith(Op::kAdd, lin, c);
     }
-    sinks.push_back({Op::kModelOut, model, 0, "model"});
+    const Op op = model.kind == ModelSpec::Kind::kLogistic ? Op::kSigmoidScale : Op::kLinearScale;
+    sinks.push_back({Op::kModelOut, {g.arith(op, lin, g.num(model.scale))}, 0, "model"});
+    if (!top.nodes.empty()) sinks.push_back(std::move(top));
   }
-  return emit(g, sinks, roots.size(), feature_names, dict);
+  return emit(g, sinks, roots.size(), feature_names, rule_ids, dict);
 }
 
 CompiledProgram generate_term_values(std::span<const TermInput> terms,
@@ -525,10 +583,12 @@ CompiledProgram generate_term_values(std::span<const TermInput> terms,
   Lowering lower(g, dict);
   std::vector<Sink> sinks;
   for (std::size_t i = 0; i < terms.size(); ++i) {
-    sinks.push_back({Op::kTermOut, lower.term_value(*terms[i].expr), static_cast<std::uint32_t>(i),
+    sinks.push_back({Op::kTermOut,
+                     {lower.term_value(*terms[i].expr)},
+                     static_cast<std::uint32_t>(i),
                      cat("term ", i)});
   }
-  return emit(g, sinks, 0, feature_names, dict);
+  return emit(g, sinks, 0, feature_names, {}, dict);
 }
 
 }  // namespace vigil::score

@@ -22,6 +22,7 @@ namespace vigil::score {
 struct CompiledProgram {
   std::vector<Instr> code;
   std::vector<std::uint32_t> ids;
+  std::vector<Operand> operands;
   std::size_t num_regs = 0;
   std::size_t mask_regs = 0;
   std::size_t rules = 0;
@@ -29,7 +30,7 @@ struct CompiledProgram {
   std::string listing;                // dump_program()
 
   ProgramView view() const noexcept {
-    return {code.data(), code.size(), ids.data(), num_regs, mask_regs, rules};
+    return {code.data(), code.size(), ids.data(), operands.data(), num_regs, mask_regs, rules};
   }
 };
 
@@ -41,13 +42,20 @@ struct TermInput {
   double std = 1;
 };
 
+/// The model as the compiler sees it.
+struct ModelInput {
+  ModelSpec::Kind kind = ModelSpec::Kind::kNone;
+  double bias = 0;
+  double scale = 0;
+  std::span<const TermInput> terms;
+};
+
 /// Builds the scoring program from parsed rule conditions (`roots[i]` for rule i, never null)
-/// and the model terms: rule bitmaps, the model's linear term (kModelOut) and each term's
-/// contribution nan_to_zero(w · (x − mean) / std) (kTermOut i). Rules and terms share one
-/// hash-consed graph, so a sub-expression they have in common is computed once. String
-/// literals are interned into `dict`.
-CompiledProgram generate(std::span<const Expr* const> roots, double model_bias,
-                         std::span<const TermInput> terms, bool has_model,
+/// and the model: the rule bitmaps (kRulesOut), the model's score (kModelOut) and its two
+/// strongest terms per row (kTop2Out). Rules and terms share one hash-consed graph, so a
+/// sub-expression they have in common is computed once. String literals are interned into
+/// `dict`.
+CompiledProgram generate(std::span<const Expr* const> roots, const ModelInput& model,
                          std::span<const std::string> feature_names,
                          std::span<const std::string> rule_ids, Dictionary& dict);
 

@@ -4,6 +4,7 @@
 // as "may be used uninitialized"; the value is never read.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
+#include "score/bloom_simd.h"
 #include "score/eval_impl.h"
 #include "score/lanes_simd.h"
 
@@ -15,7 +16,7 @@ void eval_avx512(const ProgramView& program, const EvalArgs& args) noexcept {
 
 void bloom_probe_avx512(const std::uint32_t* blocks, std::uint64_t block_mask,
                         const std::uint64_t* hashes, std::size_t n, std::uint8_t* out) noexcept {
-  bloom_probe_impl(blocks, block_mask, hashes, n, out);
+  bloom_probe_simd(blocks, block_mask, hashes, n, out);
 }
 
 }  // namespace vigil::score

@@ -77,6 +77,44 @@ struct Kernels {
   }
   static num nan_to_zero(num a) noexcept { return V::select(a == a, a, V::broadcast(0.0)); }
 
+  // exp after fdlibm (e_exp.c): x = k·ln2 + r, |r| <= ln2 / 2, k rounded to nearest (even) by
+  // the 1.5·2^52 trick, exp(r) from the rational approximation of r·(e^r + 1) / (e^r − 1),
+  // then scaled by 2^k built from bits. Under 1 ulp from the true value, and the same IEEE
+  // operations on every arch. Outside [−708, 708] it returns 0 / +inf (enough for a sigmoid,
+  // where 1 + e^x is then 1 or e^x overflows the score to 0 anyway).
+  static num exp(num x) noexcept {
+    const num big = V::broadcast(6755399441055744.0);  // 1.5 · 2^52
+    const num lim = V::broadcast(708.0);
+    const num xc = V::select(x > lim, lim, V::select(x < -lim, -lim, x));
+    const num t = xc * V::broadcast(1.44269504088896338700e+00) + big;
+    const num k = t - big;
+    const num hi = xc - k * V::broadcast(6.93147180369123816490e-01);
+    const num lo = k * V::broadcast(1.90821492927058770002e-10);
+    const num r = hi - lo;
+    const num z = r * r;
+    const num c = r - z * (V::broadcast(1.66666666666666019037e-01) +
+                           z * (V::broadcast(-2.77777777770155933842e-03) +
+                                z * (V::broadcast(6.61375632143793436117e-05) +
+                                     z * (V::broadcast(-1.65339022054652515390e-06) +
+                                          z * V::broadcast(4.13813679705723846039e-08)))));
+    const num one = V::broadcast(1.0);
+    const num y = one - ((lo - (r * c) / (V::broadcast(2.0) - c)) - hi);
+    num out = y * V::pow2i(k);
+    out = V::select(x > lim, V::broadcast(std::numeric_limits<double>::infinity()), out);
+    out = V::select(x < -lim, V::broadcast(0.0), out);
+    return V::select(x == x, out, x);
+  }
+  // The model's score: scale · sigmoid(lin) or scale · clamp(lin, 0, 1); 0 when NaN.
+  static num sigmoid_scale(num lin, num scale) noexcept {
+    return nan_to_zero(scale / (V::broadcast(1.0) + exp(-lin)));
+  }
+  static num linear_scale(num lin, num scale) noexcept {
+    const num zero = V::broadcast(0.0), one = V::broadcast(1.0);
+    // std::clamp(lin, 0, 1): NaN passes through, then becomes 0.
+    const num c = V::select(lin < zero, zero, V::select(one < lin, one, lin));
+    return nan_to_zero(scale * c);
+  }
+
   // Ordered comparisons: false whenever an operand is NaN, != included.
   static auto lt(num a, num b) noexcept { return a < b; }
   static auto le(num a, num b) noexcept { return a <= b; }
@@ -99,26 +137,36 @@ class Evaluator {
     for (std::size_t base = 0; base < args_.rows; base += kChunk) {
       std::size_t len = std::min(kChunk, args_.rows - base);
       len = (len + W - 1) / W * W;  // whole registers; padding rows are masked off later
-      for (std::size_t k = 0; k < p_.size; ++k) step(p_.code[k], base, len);
+      // Full chunks get every loop bound at compile time (unrolled, no tail logic).
+      if (len == kChunk) {
+        for (std::size_t k = 0; k < p_.size; ++k) step<kChunk>(p_.code[k], base, kChunk);
+      } else {
+        for (std::size_t k = 0; k < p_.size; ++k) step<0>(p_.code[k], base, len);
+      }
     }
   }
 
  private:
   double* nreg(std::uint32_t r) const noexcept { return args_.num_regs + r * kChunk; }
+  const double* src_or_null(const Operand& o, std::size_t base) const noexcept {
+    return o.src == Src::kConst ? nullptr : src(o, base);
+  }
   std::uint64_t* mreg(std::uint32_t r) const noexcept { return args_.mask_regs + r * kChunkWords; }
   const double* src(const Operand& o, std::size_t base) const noexcept {
     return o.src == Src::kFeature ? args_.features[o.index] + base : nreg(o.index);
   }
 
-  template <class F>
-  void unary(const Instr& in, std::size_t base, std::size_t len, F f) const noexcept {
+  template <std::size_t N, class F>
+  void unary(const Instr& in, std::size_t base, std::size_t len_dyn, F f) const noexcept {
+    const std::size_t len = N ? N : len_dyn;
     const double* a = src(in.a, base);
     double* d = nreg(in.dst);
     for (std::size_t i = 0; i < len; i += W) V::store(d + i, f(V::load(a + i)));
   }
 
-  template <class F>
-  void binary(const Instr& in, std::size_t base, std::size_t len, F f) const noexcept {
+  template <std::size_t N, class F>
+  void binary(const Instr& in, std::size_t base, std::size_t len_dyn, F f) const noexcept {
+    const std::size_t len = N ? N : len_dyn;
     double* d = nreg(in.dst);
     if (in.b.src == Src::kConst) {
       const double* a = src(in.a, base);
@@ -136,8 +184,9 @@ class Evaluator {
   }
 
   // Compilation puts a constant operand of a comparison on the right.
-  template <class F>
-  void compare(const Instr& in, std::size_t base, std::size_t len, F f) const noexcept {
+  template <std::size_t N, class F>
+  void compare(const Instr& in, std::size_t base, std::size_t len_dyn, F f) const noexcept {
+    const std::size_t len = N ? N : len_dyn;
     std::uint64_t* d = mreg(in.dst);
     const double* a = src(in.a, base);
     for (std::size_t w = 0; w * 64 < len; ++w) {
@@ -218,19 +267,49 @@ class Evaluator {
     }
   }
 
-  void step(const Instr& in, std::size_t base, std::size_t len) const noexcept {
+  // The two strongest model terms by |contribution|, kept as running (value, index) pairs in
+  // registers: the same strict comparisons, in term order, as a scalar loop would make.
+  void top2(const Instr& in, std::size_t base, std::size_t len) const noexcept {
+    const Operand* ops = p_.operands + in.aux;
+    double* out0 = args_.top_out + base;
+    double* out1 = args_.top_out + args_.term_stride + base;
+    const num zero = V::broadcast(0.0), none = V::broadcast(-1.0);
+    for (std::size_t i = 0; i < len; i += W) {
+      num m0 = zero, m1 = zero, i0 = none, i1 = none;
+      for (std::uint32_t t = 0; t < in.count; ++t) {
+        const Operand& o = ops[t];
+        const num c =
+            V::abs(o.src == Src::kConst ? V::broadcast(o.imm) : V::load(src(o, base) + i));
+        const num id = V::broadcast(static_cast<double>(kTermReasonBase + t));
+        const auto gt0 = c > m0;
+        const auto gt1 = c > m1;
+        i1 = V::select(gt0, i0, V::select(gt1, id, i1));
+        m1 = V::select(gt0, m0, V::select(gt1, c, m1));
+        i0 = V::select(gt0, id, i0);
+        m0 = V::select(gt0, c, m0);
+      }
+      V::store(out0 + i, i0);
+      V::store(out1 + i, i1);
+    }
+  }
+
+  template <std::size_t N>
+  void step(const Instr& in, std::size_t base, std::size_t len_dyn) const noexcept {
+    const std::size_t len = N ? N : len_dyn;
     const std::size_t words = (len + 63) / 64;
     switch (in.op) {
-      case Op::kAdd: return binary(in, base, len, K::add);
-      case Op::kSub: return binary(in, base, len, K::sub);
-      case Op::kMul: return binary(in, base, len, K::mul);
-      case Op::kDiv: return binary(in, base, len, K::div);
-      case Op::kMin: return binary(in, base, len, K::min);
-      case Op::kMax: return binary(in, base, len, K::max);
-      case Op::kNeg: return unary(in, base, len, K::neg);
-      case Op::kAbs: return unary(in, base, len, K::abs);
-      case Op::kLog1p: return unary(in, base, len, K::log1p);
-      case Op::kNanToZero: return unary(in, base, len, K::nan_to_zero);
+      case Op::kAdd: return binary<N>(in, base, len, K::add);
+      case Op::kSub: return binary<N>(in, base, len, K::sub);
+      case Op::kMul: return binary<N>(in, base, len, K::mul);
+      case Op::kDiv: return binary<N>(in, base, len, K::div);
+      case Op::kMin: return binary<N>(in, base, len, K::min);
+      case Op::kMax: return binary<N>(in, base, len, K::max);
+      case Op::kSigmoidScale: return binary<N>(in, base, len, K::sigmoid_scale);
+      case Op::kLinearScale: return binary<N>(in, base, len, K::linear_scale);
+      case Op::kNeg: return unary<N>(in, base, len, K::neg);
+      case Op::kAbs: return unary<N>(in, base, len, K::abs);
+      case Op::kLog1p: return unary<N>(in, base, len, K::log1p);
+      case Op::kNanToZero: return unary<N>(in, base, len, K::nan_to_zero);
       case Op::kMaskToNum: {
         const std::uint64_t* a = mreg(in.a.index);
         double* d = nreg(in.dst);
@@ -238,12 +317,12 @@ class Evaluator {
           d[i] = static_cast<double>((a[i / 64] >> (i % 64)) & 1);
         return;
       }
-      case Op::kLt: return compare(in, base, len, [](num a, num b) { return K::lt(a, b); });
-      case Op::kLe: return compare(in, base, len, [](num a, num b) { return K::le(a, b); });
-      case Op::kGt: return compare(in, base, len, [](num a, num b) { return K::gt(a, b); });
-      case Op::kGe: return compare(in, base, len, [](num a, num b) { return K::ge(a, b); });
-      case Op::kEq: return compare(in, base, len, [](num a, num b) { return K::eq(a, b); });
-      case Op::kNe: return compare(in, base, len, [](num a, num b) { return K::ne(a, b); });
+      case Op::kLt: return compare<N>(in, base, len, [](num a, num b) { return K::lt(a, b); });
+      case Op::kLe: return compare<N>(in, base, len, [](num a, num b) { return K::le(a, b); });
+      case Op::kGt: return compare<N>(in, base, len, [](num a, num b) { return K::gt(a, b); });
+      case Op::kGe: return compare<N>(in, base, len, [](num a, num b) { return K::ge(a, b); });
+      case Op::kEq: return compare<N>(in, base, len, [](num a, num b) { return K::eq(a, b); });
+      case Op::kNe: return compare<N>(in, base, len, [](num a, num b) { return K::ne(a, b); });
       case Op::kAnd: {
         const std::uint64_t* a = mreg(in.a.index);
         const std::uint64_t* b = mreg(in.b.index);
@@ -285,12 +364,16 @@ class Evaluator {
         for (std::size_t w = 0; w < words; ++w) d[w] = in.a.imm != 0 ? ~std::uint64_t{0} : 0;
         return;
       }
-      case Op::kRuleOut: {
-        const std::uint64_t* a = mreg(in.a.index);
-        std::uint64_t* d = args_.rule_bits + in.aux * args_.words_per_rule + base / 64;
-        for (std::size_t w = 0; w < words; ++w) d[w] = a[w];
+      case Op::kRulesOut: {
+        const std::uint32_t* regs = p_.ids + in.aux;
+        for (std::uint32_t r = 0; r < in.count; ++r) {
+          const std::uint64_t* a = mreg(regs[r]);
+          std::uint64_t* d = args_.rule_bits + r * args_.words_per_rule + base / 64;
+          for (std::size_t w = 0; w < words; ++w) d[w] = a[w];
+        }
         return;
       }
+      case Op::kTop2Out: return top2(in, base, len);
       case Op::kModelOut: return copy_out(in, args_.model_out + base, base, len);
       case Op::kTermOut:
         return copy_out(in, args_.term_out + in.aux * args_.term_stride + base, base, len);

@@ -1,5 +1,6 @@
 // The evaluator kernel instantiated for xsimd::sse4_2; built with that arch's flags only (see
 // sources.cmake), so nothing here may run before the dispatcher has checked the CPU.
+#include "score/bloom_simd.h"
 #include "score/eval_impl.h"
 #include "score/lanes_simd.h"
 
@@ -11,7 +12,7 @@ void eval_sse42(const ProgramView& program, const EvalArgs& args) noexcept {
 
 void bloom_probe_sse42(const std::uint32_t* blocks, std::uint64_t block_mask,
                        const std::uint64_t* hashes, std::size_t n, std::uint8_t* out) noexcept {
-  bloom_probe_impl(blocks, block_mask, hashes, n, out);
+  bloom_probe_simd(blocks, block_mask, hashes, n, out);
 }
 
 }  // namespace vigil::score

@@ -29,6 +29,11 @@ struct ScalarLanes {
   static num select(mask m, num a, num b) noexcept { return m ? a : b; }
   static num abs(num a) noexcept { return std::fabs(a); }
   static num neg(num a) noexcept { return -a; }
+  /// 2^k for an integral k in [−1022, 1023], from bits: k + (2^52 + 1023) holds k + 1023 in
+  /// its low mantissa bits, which shift into the exponent field.
+  static num pow2i(num k) noexcept {
+    return std::bit_cast<double>(std::bit_cast<std::uint64_t>(k + 4503599627371519.0) << 52);
+  }
   /// u = m · 2^e exactly, m in [1, 2), for positive normal u (bit manipulation only).
   static void split(num u, num& m, num& e) noexcept {
     const auto bits = std::bit_cast<std::uint64_t>(u);

@@ -40,6 +40,10 @@ struct SimdLanes {
   // A sign flip, not xsimd's unary minus: xsimd 8.1 computes that as 0 − a on AVX-512, which
   // turns −0 into +0 (and 1 / −0 into +inf).
   static num neg(num a) noexcept { return a ^ num(-0.0); }
+  static num pow2i(num k) noexcept {
+    using bits_t = xsimd::batch<std::uint64_t, Arch>;
+    return xsimd::bitwise_cast<num>(xsimd::bitwise_cast<bits_t>(k + num(4503599627371519.0)) << 52);
+  }
   static void split(num u, num& m, num& e) noexcept {
     using bits_t = xsimd::batch<std::uint64_t, Arch>;
     const auto bits = xsimd::bitwise_cast<bits_t>(u);

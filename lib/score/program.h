@@ -30,6 +30,9 @@ enum class Op : std::uint8_t {
   kDiv,
   kMin,  // NaN if either is NaN
   kMax,
+  // model score: lin × scale → scale · sigmoid(lin) / scale · clamp(lin, 0, 1); NaN → 0
+  kSigmoidScale,
+  kLinearScale,
   // numeric → numeric
   kNeg,
   kAbs,
@@ -57,10 +60,14 @@ enum class Op : std::uint8_t {
   kFlagged,     // flag hits of key field `field`
   kMaskConst,   // all ones (imm != 0) or all zeros
   // sinks
-  kRuleOut,   // rule `aux` ← mask a
-  kModelOut,  // model linear term ← numeric a
-  kTermOut,   // model term `aux` (its contribution, or its raw value) ← numeric a
+  kRulesOut,  // rule r ← mask register ids[aux + r], r < count (all rules in one step)
+  kModelOut,  // model score ← numeric a
+  kTermOut,   // model term `aux` (its raw value) ← numeric a
+  kTop2Out,   // the two largest |c_t| of operands[aux .. aux + count) → top_out (see EvalArgs)
 };
+
+/// kTop2Out's reason code of model term t is kTermReasonBase + t (== vigil::kModelReasonBase).
+inline constexpr std::uint32_t kTermReasonBase = 0x8000;
 
 /// Where a numeric operand lives.
 enum class Src : std::uint8_t { kNone, kFeature, kConst, kReg };
@@ -85,7 +92,8 @@ struct Instr {
 struct ProgramView {
   const Instr* code = nullptr;
   std::size_t size = 0;
-  const std::uint32_t* ids = nullptr;  // string id lists of kStrIn
+  const std::uint32_t* ids = nullptr;  // string id lists of kStrIn, register lists
+  const Operand* operands = nullptr;   // operand lists of kTop2Out
   std::size_t num_regs = 0;
   std::size_t mask_regs = 0;
   std::size_t rules = 0;
@@ -100,9 +108,12 @@ struct EvalArgs {
   const std::uint64_t* const* flag_bits = nullptr;    // per Field: batch-wide hit bits or null
   std::uint64_t* rule_bits = nullptr;                 // rules × words_per_rule, batch-wide
   std::size_t words_per_rule = 0;
-  double* model_out = nullptr;         // rows doubles (64-byte aligned, padded to kChunk)
-  double* term_out = nullptr;          // terms × term_stride doubles (kTermOut), or null
-  std::size_t term_stride = 0;         // a multiple of kChunk
+  double* model_out = nullptr;  // rows doubles (64-byte aligned, padded to kChunk)
+  double* term_out = nullptr;   // terms × term_stride doubles (kTermOut), or null
+  std::size_t term_stride = 0;  // a multiple of kChunk
+  // kTop2Out: top_out[i] and top_out[term_stride + i] are row i's strongest and second
+  // strongest model terms by |w · z| (as kModelReasonBase + t), or -1 (none, or |w · z| = 0).
+  double* top_out = nullptr;
   double* num_regs = nullptr;          // num_regs × kChunk, 64-byte aligned
   std::uint64_t* mask_regs = nullptr;  // mask_regs × kChunkWords
 };

@@ -43,11 +43,12 @@ struct ScoreScratch::Impl {
   std::vector<std::uint64_t> rule_bits;
   detail::AlignedColumn<double> model_out;
   detail::AlignedColumn<double> term_out;
+  detail::AlignedColumn<double> top_out;
   detail::AlignedColumn<double> num_regs;
   std::vector<std::uint64_t> mask_regs;
   std::array<std::vector<std::uint64_t>, kFieldCount> flag_bits;
   std::vector<std::uint8_t> hits;
-  std::vector<double> rule_sum, top_rule;
+  std::vector<double> rule_sum;
   std::vector<const double*> features;
   std::vector<FlagHit> flag_hits;
 
@@ -194,8 +195,10 @@ Result<Scorer> Scorer::compile(const Config& config, std::span<const std::string
     impl->rule_scores.push_back(r.score);
   }
   const bool has_model = config.model.kind != ModelSpec::Kind::kNone;
-  impl->program = std::make_shared<const score::CompiledProgram>(score::generate(
-      roots, config.model.bias, parsed.terms, has_model, feature_columns, impl->rule_ids, dict));
+  const score::ModelInput model{config.model.kind, config.model.bias, config.model.scale,
+                                parsed.terms};
+  impl->program = std::make_shared<const score::CompiledProgram>(
+      score::generate(roots, model, feature_columns, impl->rule_ids, dict));
   impl->term_program = std::make_shared<const score::CompiledProgram>(
       score::generate_term_values(parsed.terms, feature_columns, dict));
   impl->feature_count = feature_columns.size();
@@ -265,6 +268,8 @@ Status Scorer::score(const TransactionBatch& batch, const FeatureMatrix& feature
   return score(batch, features, flags, scratch, out);
 }
 
+static_assert(score::kTermReasonBase == kModelReasonBase);
+
 namespace {
 
 Status check_shape(const TransactionBatch& batch, const FeatureMatrix& features,
@@ -296,6 +301,7 @@ void Scorer::Impl::run(const score::CompiledProgram& prog, const TransactionBatc
   sc.rule_bits.resize(std::max<std::size_t>(1, prog.rules) * words);
   ScoreScratch::Impl::ensure(sc.model_out, padded);
   ScoreScratch::Impl::ensure(sc.term_out, std::max<std::size_t>(1, s.terms) * padded);
+  ScoreScratch::Impl::ensure(sc.top_out, 2 * padded);
   ScoreScratch::Impl::ensure(sc.num_regs, std::max<std::size_t>(1, prog.num_regs) * score::kChunk);
   if (sc.mask_regs.size() < prog.mask_regs * score::kChunkWords) {
     sc.mask_regs.assign(prog.mask_regs * score::kChunkWords, 0);
@@ -348,6 +354,7 @@ void Scorer::Impl::run(const score::CompiledProgram& prog, const TransactionBatc
   args.model_out = sc.model_out.data();
   args.term_out = sc.term_out.data();
   args.term_stride = padded;
+  args.top_out = sc.top_out.data();
   args.num_regs = sc.num_regs.data();
   args.mask_regs = sc.mask_regs.data();
   s.eval(prog.view(), args);
@@ -386,10 +393,10 @@ Status Scorer::score(const TransactionBatch& batch, const FeatureMatrix& feature
   const std::size_t padded = (n + score::kChunk - 1) / score::kChunk * score::kChunk;
   const std::size_t words = padded / 64;
 
-  // Fired rules in reason order: sum their scores and keep the first reasons.
+  // Fired rules in reason order: sum their scores and keep the first reasons. Cost follows
+  // the fired rules, not rules × rows: most rows fire none.
   sc.rule_sum.assign(n, 0.0);
-  sc.top_rule.assign(n, -std::numeric_limits<double>::infinity());
-  for (std::size_t i = 0; i < n; ++i) out[i] = Decision{};
+  std::fill_n(out.begin(), n, Decision{});
   const std::size_t used_words = (n + 63) / 64;
   for (std::uint32_t r : s.rule_order) {
     const double score = s.rule_scores[r];
@@ -402,7 +409,6 @@ Status Scorer::score(const TransactionBatch& batch, const FeatureMatrix& feature
         b &= b - 1;
         sc.rule_sum[i] += score;
         Decision& d = out[i];
-        if (d.reason_count == 0) sc.top_rule[i] = score;
         if (d.reason_count < Decision::kMaxReasons) {
           d.reasons[d.reason_count++] = static_cast<ReasonCode>(r);
         }
@@ -410,55 +416,35 @@ Status Scorer::score(const TransactionBatch& batch, const FeatureMatrix& feature
     }
   }
 
+  // Per row: total, action, and the model's two strongest terms (computed by the program)
+  // leading the reasons when the model's part beats every fired rule's.
   const bool has_model = s.model_kind != ModelSpec::Kind::kNone;
+  const double* model_score = sc.model_out.data();
+  const double* top0 = sc.top_out.data();
+  const double* top1 = sc.top_out.data() + padded;
+  const bool has_top = has_model && s.terms != 0;
+  const std::int32_t review = s.thresholds.review, decline = s.thresholds.decline;
   for (std::size_t i = 0; i < n; ++i) {
     Decision& d = out[i];
-    double model_score = 0;
-    if (has_model) {
-      const double lin = sc.model_out[i];
-      if (s.model_kind == ModelSpec::Kind::kLogistic) {
-        model_score = s.model_scale / (1.0 + std::exp(-lin));
-      } else {
-        model_score = s.model_scale * std::clamp(lin, 0.0, 1.0);
-      }
-      if (std::isnan(model_score)) model_score = 0;
-    }
+    const double ms = has_model ? model_score[i] : 0.0;
     // Round half away from zero, done by hand because std::round is a libm call: after the
     // clamp the value is in [0, 1000], where truncation and the remainder are exact.
-    const double total = std::clamp(sc.rule_sum[i] + model_score, 0.0, 1000.0);
+    const double total = std::clamp(sc.rule_sum[i] + ms, 0.0, 1000.0);
     auto whole = static_cast<std::int32_t>(total);
-    if (total - static_cast<double>(whole) >= 0.5) ++whole;
+    whole += total - static_cast<double>(whole) >= 0.5 ? 1 : 0;
     d.score = whole;
-    d.action = d.score >= s.thresholds.decline  ? Action::kDecline
-               : d.score >= s.thresholds.review ? Action::kReview
-                                                : Action::kApprove;
-    if (has_model && model_score > 0 && s.terms != 0 &&
-        (d.reason_count == 0 || model_score > sc.top_rule[i])) {
-      // The model dominates: its two largest |w·z| terms lead the reasons.
-      std::array<ReasonCode, 2> top{kNoReason, kNoReason};
-      std::array<double, 2> mag{0, 0};
-      for (std::size_t t = 0; t < s.terms; ++t) {
-        const double c = std::fabs(sc.term_out[t * padded + i]);
-        if (!(c > 0)) continue;  // missing (its contribution is 0) or no contribution
-        if (c > mag[0]) {
-          top[1] = top[0];
-          mag[1] = mag[0];
-          top[0] = static_cast<ReasonCode>(kModelReasonBase + t);
-          mag[0] = c;
-        } else if (c > mag[1]) {
-          top[1] = static_cast<ReasonCode>(kModelReasonBase + t);
-          mag[1] = c;
-        }
-      }
-      const std::size_t k = (top[0] != kNoReason) + (top[1] != kNoReason);
-      if (k > 0) {
-        const std::size_t keep = std::min<std::size_t>(d.reason_count, Decision::kMaxReasons - k);
-        std::copy_backward(d.reasons.begin(), d.reasons.begin() + static_cast<std::ptrdiff_t>(keep),
-                           d.reasons.begin() + static_cast<std::ptrdiff_t>(keep + k));
-        for (std::size_t j = 0; j < k; ++j) d.reasons[j] = top[j];
-        d.reason_count = static_cast<std::uint8_t>(keep + k);
-      }
-    }
+    d.action = whole >= decline  ? Action::kDecline
+               : whole >= review ? Action::kReview
+                                 : Action::kApprove;
+    if (!has_top || !(ms > 0) || top0[i] < 0) continue;
+    if (d.reason_count != 0 && !(ms > s.rule_scores[d.reasons[0]])) continue;
+    const std::size_t k = top1[i] < 0 ? 1 : 2;
+    const std::size_t keep = std::min<std::size_t>(d.reason_count, Decision::kMaxReasons - k);
+    std::copy_backward(d.reasons.begin(), d.reasons.begin() + static_cast<std::ptrdiff_t>(keep),
+                       d.reasons.begin() + static_cast<std::ptrdiff_t>(keep + k));
+    d.reasons[0] = static_cast<ReasonCode>(top0[i]);
+    if (k == 2) d.reasons[1] = static_cast<ReasonCode>(top1[i]);
+    d.reason_count = static_cast<std::uint8_t>(keep + k);
   }
   return Status{};
 }
