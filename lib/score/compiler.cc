@@ -6,6 +6,7 @@
 #include "score/text.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstring>
 #include <tuple>
@@ -404,11 +405,55 @@ CompiledProgram emit(Graph& g, std::span<const Sink> sinks, std::size_t rules,
   // Sinks read their source after every node (they run last), so a root's register stays
   // live to the end; constants as rule roots need a register too.
   constexpr std::int32_t kEnd = std::numeric_limits<std::int32_t>::max();
-  std::vector<std::int32_t> last_use(n, -1);
+  // Fusion: a comparison read only by one `&&` runs inside it (one instruction, compare and
+  // mask the result), so its bitmap is never stored and reloaded.
+  std::vector<std::int32_t> readers(n, 0);
   for (std::size_t id = 0; id < n; ++id) {
     if (!live[id] || nodes[id].kind != Kind::kOp) continue;
-    if (nodes[id].a >= 0) last_use[nodes[id].a] = static_cast<std::int32_t>(id);
-    if (nodes[id].b >= 0) last_use[nodes[id].b] = static_cast<std::int32_t>(id);
+    if (nodes[id].a >= 0) ++readers[nodes[id].a];
+    if (nodes[id].b >= 0 && nodes[id].b != nodes[id].a) ++readers[nodes[id].b];
+  }
+  for (const Sink& s : sinks) {
+    for (std::int32_t id : s.nodes) readers[id] += 2;  // never fused
+  }
+  auto is_compare = [&](std::int32_t id) {
+    return nodes[id].kind == Kind::kOp && nodes[id].op >= Op::kLt && nodes[id].op <= Op::kNe;
+  };
+  std::vector<std::int32_t> fused_cmp(n, -1);  // And node → the comparison it runs
+  std::vector<bool> fused(n, false);           // comparison run by its And
+  for (std::size_t id = 0; id < n; ++id) {
+    const Node& x = nodes[id];
+    if (!live[id] || x.kind != Kind::kOp || x.op != Op::kAnd) continue;
+    for (std::int32_t c : {x.b, x.a}) {
+      if (is_compare(c) && readers[c] == 1 && !fused[c]) {
+        fused_cmp[id] = c;
+        fused[c] = true;
+        break;
+      }
+    }
+  }
+  // The nodes an instruction reads: its operands, or for a fused And the comparison's
+  // operands and the other mask.
+  auto reads = [&](std::size_t id) {
+    std::array<std::int32_t, 3> r{-1, -1, -1};
+    const Node& x = nodes[id];
+    if (x.kind != Kind::kOp) return r;
+    if (const std::int32_t c = fused_cmp[id]; c >= 0) {
+      r = {nodes[c].a, nodes[c].b, c == x.a ? x.b : x.a};
+    } else {
+      r = {x.a, x.b, -1};
+    }
+    for (std::size_t i = 1; i < r.size(); ++i) {
+      for (std::size_t j = 0; j < i; ++j) r[i] = r[i] == r[j] ? -1 : r[i];
+    }
+    return r;
+  };
+  std::vector<std::int32_t> last_use(n, -1);
+  for (std::size_t id = 0; id < n; ++id) {
+    if (!live[id] || fused[id]) continue;
+    for (std::int32_t o : reads(id)) {
+      if (o >= 0) last_use[o] = static_cast<std::int32_t>(id);
+    }
   }
   for (const Sink& s : sinks) {
     for (std::int32_t id : s.nodes) last_use[id] = kEnd;
@@ -458,7 +503,8 @@ CompiledProgram emit(Graph& g, std::span<const Sink> sinks, std::size_t rules,
   for (std::size_t id = 0; id < n; ++id) {
     const Node& x = nodes[id];
     const bool root_const = x.kind == Kind::kMaskConst && last_use[id] == kEnd;
-    if (!live[id] || (x.kind != Kind::kOp && !root_const)) continue;
+    if (!live[id] || fused[id] || (x.kind != Kind::kOp && !root_const)) continue;
+    const std::int32_t fc = fused_cmp[id];
     Instr in;
     in.op = root_const ? Op::kMaskConst : x.op;
     in.field = x.field;
@@ -466,15 +512,19 @@ CompiledProgram emit(Graph& g, std::span<const Sink> sinks, std::size_t rules,
     in.aux = x.aux;
     in.count = x.count;
     if (root_const) in.a.imm = static_cast<double>(x.imm_bits);
-    if (x.kind == Kind::kOp) {
+    if (fc >= 0) {
+      in.op = nodes[fc].op;
+      in.a = operand(nodes[fc].a);
+      in.b = operand(nodes[fc].b);
+      in.mask = reg[fc == x.a ? x.b : x.a];
+    } else if (x.kind == Kind::kOp) {
       if (x.a >= 0) in.a = operand(x.a);
       if (x.b >= 0) in.b = operand(x.b);
     }
     // Free operand registers whose last reader is this instruction, then pick the
-    // destination (it may reuse one: kernels read each element before writing it).
-    for (std::int32_t o : {x.a, x.b}) {
-      if (x.kind == Kind::kOp && o >= 0 && nodes[o].kind == Kind::kOp &&
-          last_use[o] == static_cast<std::int32_t>(id) && !(o == x.b && x.a == x.b)) {
+    // destination (it may reuse one: kernels read each word or element before writing it).
+    for (std::int32_t o : reads(id)) {
+      if (o >= 0 && nodes[o].kind == Kind::kOp && last_use[o] == static_cast<std::int32_t>(id)) {
         (nodes[o].is_mask() ? free_mask : free_num).push_back(reg[o]);
       }
     }
@@ -503,6 +553,11 @@ CompiledProgram emit(Graph& g, std::span<const Sink> sinks, std::size_t rules,
       case Op::kFlagged: append(&line, " ", field_name(static_cast<Field>(in.field))); break;
       case Op::kMaskConst: append(&line, " ", in.a.imm != 0 ? "true" : "false"); break;
       default:
+        if (fc >= 0) {
+          append(&line, " ", name(nodes[fc].a), ", ", name(nodes[fc].b), " & ",
+                 name(fc == x.a ? x.b : x.a));
+          break;
+        }
         if (x.a >= 0) append(&line, " ", name(x.a));
         if (x.b >= 0) append(&line, ", ", name(x.b));
         break;

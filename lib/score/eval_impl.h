@@ -202,6 +202,9 @@ class Evaluator {
           bits |= V::bits(f(V::load(aw + j), V::load(bw + j))) << j;
         }
       }
+      // A fused `cmp && m`: the other operand's word is read before d[w] is written (the
+      // destination may be that register).
+      if (in.mask != kNoMask) bits &= mreg(in.mask)[w];
       d[w] = bits;
     }
   }

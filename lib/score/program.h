@@ -69,6 +69,9 @@ enum class Op : std::uint8_t {
 /// kTop2Out's reason code of model term t is kTermReasonBase + t (== vigil::kModelReasonBase).
 inline constexpr std::uint32_t kTermReasonBase = 0x8000;
 
+/// No mask register (Instr::mask).
+inline constexpr std::uint32_t kNoMask = 0xFFFFFFFFU;
+
 /// Where a numeric operand lives.
 enum class Src : std::uint8_t { kNone, kFeature, kConst, kReg };
 
@@ -82,10 +85,11 @@ struct Instr {
   Op op = Op::kAdd;
   std::uint8_t field = 0;  // vigil::Field of string / flag ops
   std::uint8_t field2 = 0;
-  std::uint32_t dst = 0;    // destination register (numeric or mask by op)
-  Operand a, b;             // numeric operands, or mask registers in a.index / b.index
-  std::uint32_t aux = 0;    // rule index, string id, or offset into ids
-  std::uint32_t count = 0;  // number of ids for kStrIn
+  std::uint32_t dst = 0;         // destination register (numeric or mask by op)
+  Operand a, b;                  // numeric operands, or mask registers in a.index / b.index
+  std::uint32_t aux = 0;         // rule index, string id, or offset into ids
+  std::uint32_t count = 0;       // number of ids for kStrIn
+  std::uint32_t mask = kNoMask;  // comparisons: mask register the result is ANDed with
 };
 
 /// The evaluator's view of a compiled program.

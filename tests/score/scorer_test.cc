@@ -61,12 +61,13 @@ TEST_CASE("constant folding and common sub-expressions show in the program", "[s
   CHECK(count(dump, "gt amt, 500") == 1);  // folded 2 * 250, shared by 3 rules
   CHECK(count(dump, "ge hour, 22") == 1);  // shared, operand order normalized
   CHECK(count(dump, "lt hour, 4") == 1);
-  CHECK(count(dump, " = or ") == 1);               // the night window, once
-  CHECK(count(dump, "ge card_count_1h, 3") == 1);  // 1 + 2 folded
-  CHECK(count(dump, "str_in category") == 1);      // same list in another order
-  CHECK(count(dump, "mask_const false") == 1);     // NEVER folded away
-  CHECK(s->instruction_count() == 10 + 1);         // 10 operations, 1 output of the 6 rules
-  CHECK(dict.find("shopping_net").has_value());    // literals interned at compile time
+  CHECK(count(dump, " = or ") == 1);                   // the night window, once
+  CHECK(count(dump, "ge card_count_1h, 3") == 1);      // 1 + 2 folded
+  CHECK(count(dump, "str_in category") == 1);          // same list in another order
+  CHECK(count(dump, "mask_const false") == 1);         // NEVER folded away
+  CHECK(count(dump, "ge card_count_1h, 3 & m") == 1);  // compare fused into its &&
+  CHECK(s->instruction_count() == 9 + 1);              // 9 operations, 1 output of the 6 rules
+  CHECK(dict.find("shopping_net").has_value());        // literals interned at compile time
 }
 
 TEST_CASE("rules fire, scores add, thresholds classify", "[score]") {
