@@ -11,8 +11,10 @@
 // rare, so that O(window) path is off the hot path.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <new>
 #include <tuple>
 
 #include "absl/strings/str_format.h"
@@ -204,6 +206,9 @@ double view_value(const OutDef& o, const features_detail::View& v) {
 
 inline std::int64_t floor_mod(std::int64_t a, std::int64_t b) { return a - floor_div(a, b) * b; }
 
+features_detail::Layout make_layout(const std::vector<SlotDef>& slots,
+                                    const std::vector<std::uint8_t>& wide);
+
 Status spec_error(const FeatureSpec& f, std::string_view what) {
   return {ErrorCode::kInvalidArgument,
           absl::StrFormat("feature '%s' (line %u, column %u): %s", f.name, f.line, f.column, what)};
@@ -353,22 +358,48 @@ std::unique_ptr<FeatureStore::Impl> FeatureStore::Impl::build(const Config& conf
     } else {
       g.ring = g.is_card || !g.windows.empty();
     }
-    g.stride = static_cast<std::uint32_t>(1 + g.slots.size());
-    std::uint32_t word = static_cast<std::uint32_t>(g.windows.size());
-    for (auto& a : g.accs) {
-      a.word = word;
-      word += a.sq ? 4 : 2;
+    // Events: 8-byte time, then 8-byte fields, then 4-byte ones (string ids, zip, gender, and
+    // integers that usually fit: cents, city_pop, dob, is_fraud, unix_time — widened on the
+    // first value that does not).
+    g.wide.assign(g.slots.size(), 1);
+    for (std::size_t k = 0; k < g.slots.size(); ++k) {
+      const SlotDef& d = g.slots[k];
+      if (d.kind == SlotKind::kKey) {
+        g.wide[k] = d.field == Field::kCcNum;
+      } else if (d.kind == SlotKind::kScaled) {
+        g.wide[k] = !(d.field == Field::kAmt || d.field == Field::kCityPop ||
+                      d.field == Field::kDob || d.field == Field::kIsFraud ||
+                      d.field == Field::kUnixTime);
+      }
     }
-    g.pool_stride = word;
-    g.ev.resize(g.stride);
+    g.lay = make_layout(g.slots, g.wide);
+    // Record: head, cursors, then per accumulator Σx (or the distinct set), n if the field
+    // can be missing (amounts never are: n is the window's count), Σx², min / max queues.
+    std::uint32_t off = static_cast<std::uint32_t>(sizeof(features_detail::RecHead) +
+                                                   4 * g.windows.size());
+    off = (off + 7) & ~7u;
+    for (auto& a : g.accs) {
+      a.has_n = a.distinct < 0 && g.slots[a.slot].field != Field::kAmt;
+      a.off = off;
+      off += 8 + (a.has_n ? 8 : 0) + (a.sq ? 16 : 0);
+      if (a.min_q >= 0) {
+        a.min_off = off;
+        off += 16;
+      }
+      if (a.max_q >= 0) {
+        a.max_off = off;
+        off += 16;
+      }
+    }
+    g.rec_bytes = off;
+    g.ev.resize(1 + g.slots.size());
     g.acc_view.resize(g.accs.size());
     g.win_count.resize(g.windows.size());
     g.bucket_view.resize(g.buckets.size());
     std::uint64_t bucket_bytes = 0;
     for (const auto& b : g.buckets) bucket_bytes += (b.count + 1) * sizeof(Bucket);
-    g.key_charge = sizeof(std::pair<std::uint64_t, std::uint32_t>) + sizeof(KeyState) +
-                   g.pool_stride * 8ull + g.n_mono * sizeof(features_detail::SeqQueue) +
-                   g.n_distinct * 8ull + (g.buckets.empty() ? 0 : 8 + bucket_bytes);
+    // Logical bytes: the record, ~10 bytes of hash table, the bucket array.
+    g.key_charge = g.rec_bytes + 10 + (g.buckets.empty() ? 0 : 8 + bucket_bytes);
     if (g.status != kNoStr &&
         std::find(s.index_fields.begin(), s.index_fields.end(), g.key) == s.index_fields.end()) {
       s.index_fields.push_back(g.key);
@@ -393,51 +424,240 @@ std::unique_ptr<FeatureStore::Impl> FeatureStore::Impl::build(const Config& conf
 }
 
 // ---------------------------------------------------------------------------------------------
-// Key slots
+// Hash table, key records, event rings
 // ---------------------------------------------------------------------------------------------
 
-std::uint32_t FeatureStore::Impl::new_key(Group& g, std::uint64_t key) {
+namespace features_detail {
+
+Group::~Group() {
+  for (std::uint32_t slot = 0; slot < n_slots; ++slot) {
+    RecHead& h = head(slot);
+    std::free(h.ring);
+    for (const AccDef& a : accs) {
+      if (a.distinct >= 0) {
+        DistinctSet* d;
+        std::memcpy(&d, rec(slot) + a.off, sizeof d);
+        std::free(d);
+      }
+      if (a.min_q >= 0) reinterpret_cast<MonoQ*>(rec(slot) + a.min_off)->release();
+      if (a.max_q >= 0) reinterpret_cast<MonoQ*>(rec(slot) + a.max_off)->release();
+    }
+  }
+}
+
+std::int64_t Group::find(std::uint64_t key, std::uint64_t h) const noexcept {
+  if (table.empty()) return -1;
+  const std::uint64_t tag = h >> 32;
+  for (std::uint64_t i = h & mask;; i = (i + 1) & mask) {
+    const std::uint64_t e = table[i];
+    if (e == 0) return -1;
+    if ((e >> 32) == tag) {
+      const auto slot = static_cast<std::uint32_t>(e) - 1;
+      if (head(slot).key == key) return slot;
+    }
+  }
+}
+
+void Group::insert(std::uint64_t h, std::uint32_t slot) {
+  // Load at most 0.8: linear probing stays short, and 100k keys fit 2^17 entries.
+  if ((live + 1) * 5 > table.size() * 4) {
+    std::vector<std::uint64_t> old = std::move(table);
+    table.assign(std::max<std::size_t>(16, old.size() * 2), 0);
+    mask = table.size() - 1;
+    for (const std::uint64_t e : old) {
+      if (e == 0) continue;
+      const std::uint64_t hh = key_hash(head(static_cast<std::uint32_t>(e) - 1).key);
+      std::uint64_t i = hh & mask;
+      while (table[i] != 0) i = (i + 1) & mask;
+      table[i] = e;
+    }
+  }
+  std::uint64_t i = h & mask;
+  while (table[i] != 0) i = (i + 1) & mask;
+  table[i] = ((h >> 32) << 32) | (std::uint64_t{slot} + 1);
+  ++live;
+}
+
+void Group::erase(std::uint64_t h, std::uint32_t slot) {
+  std::uint64_t i = h & mask;
+  while (static_cast<std::uint32_t>(table[i]) != slot + 1) i = (i + 1) & mask;
+  // Backward-shift deletion: no tombstones, probes stay as short as at insertion.
+  for (std::uint64_t j = (i + 1) & mask; table[j] != 0; j = (j + 1) & mask) {
+    const std::uint64_t k =
+        key_hash(head(static_cast<std::uint32_t>(table[j]) - 1).key) & mask;
+    const bool movable = i <= j ? (k <= i || k > j) : (k <= i && k > j);
+    if (movable) {
+      table[i] = table[j];
+      i = j;
+    }
+  }
+  table[i] = 0;
+  --live;
+}
+
+}  // namespace features_detail
+
+namespace {
+
+using features_detail::DistinctSet;
+using features_detail::Layout;
+using features_detail::MonoQ;
+using features_detail::RecHead;
+
+inline std::int64_t ld64(const std::byte* p) {
+  std::int64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+inline void st64(std::byte* p, std::int64_t v) { std::memcpy(p, &v, 8); }
+inline i128 ld128(const std::byte* p) {
+  i128 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void st128(std::byte* p, i128 v) { std::memcpy(p, &v, sizeof v); }
+
+// An accumulator's fields in its key record.
+inline std::byte* acc_sum(std::byte* rec, const features_detail::AccDef& a) { return rec + a.off; }
+inline std::byte* acc_n(std::byte* rec, const features_detail::AccDef& a) { return rec + a.off + 8; }
+inline std::byte* acc_sq(std::byte* rec, const features_detail::AccDef& a) {
+  return rec + a.off + (a.has_n ? 16 : 8);
+}
+inline DistinctSet*& acc_set(std::byte* rec, const features_detail::AccDef& a) {
+  return *reinterpret_cast<DistinctSet**>(rec + a.off);
+}
+inline MonoQ& acc_q(std::byte* rec, std::uint32_t off) {
+  return *reinterpret_cast<MonoQ*>(rec + off);
+}
+
+DistinctSet* ds_alloc(std::uint32_t cap) {
+  auto* d = static_cast<DistinctSet*>(std::calloc(1, DistinctSet::bytes(cap)));
+  if (d == nullptr) throw std::bad_alloc();
+  d->cap = cap;
+  return d;
+}
+
+void ds_rehash(DistinctSet*& d, std::uint32_t cap) {
+  DistinctSet* n = ds_alloc(cap);
+  for (std::uint32_t i = 0; i < d->cap; ++i) {
+    if (d->e[i].n == 0) continue;
+    std::uint32_t j = static_cast<std::uint32_t>(features_detail::key_hash(d->e[i].v)) & (cap - 1);
+    while (n->e[j].n != 0) j = (j + 1) & (cap - 1);
+    n->e[j] = d->e[i];
+  }
+  n->size = d->size;
+  std::free(d);
+  d = n;
+}
+
+// Adds one occurrence of v; true if v is new.
+bool ds_add(DistinctSet*& d, std::uint64_t v) {
+  if (d == nullptr) d = ds_alloc(4);
+  if ((d->size + 1) * 4 > d->cap * 3) ds_rehash(d, d->cap * 2);
+  const std::uint32_t m = d->cap - 1;
+  std::uint32_t i = static_cast<std::uint32_t>(features_detail::key_hash(v)) & m;
+  while (d->e[i].n != 0 && d->e[i].v != v) i = (i + 1) & m;
+  if (d->e[i].n++ != 0) return false;
+  d->e[i].v = v;
+  ++d->size;
+  return true;
+}
+
+// Removes one occurrence of v (present); true if that was its last.
+bool ds_remove(DistinctSet*& d, std::uint64_t v) {
+  const std::uint32_t m = d->cap - 1;
+  std::uint32_t i = static_cast<std::uint32_t>(features_detail::key_hash(v)) & m;
+  while (d->e[i].v != v || d->e[i].n == 0) i = (i + 1) & m;
+  if (--d->e[i].n != 0) return false;
+  for (std::uint32_t j = (i + 1) & m; d->e[j].n != 0; j = (j + 1) & m) {
+    const std::uint32_t k = static_cast<std::uint32_t>(features_detail::key_hash(d->e[j].v)) & m;
+    const bool movable = i <= j ? (k <= i || k > j) : (k <= i && k > j);
+    if (movable) {
+      d->e[i] = d->e[j];
+      i = j;
+    }
+  }
+  d->e[i] = {};
+  if (--d->size == 0) {
+    std::free(d);
+    d = nullptr;
+  } else if (d->cap > 8 && d->size * 8 <= d->cap) {
+    ds_rehash(d, d->cap / 2);
+  }
+  return true;
+}
+
+void ring_realloc(RecHead& h, std::uint32_t bytes, std::uint32_t cap) {
+  auto* r = static_cast<std::byte*>(std::malloc(std::size_t{cap} * bytes));
+  if (r == nullptr) throw std::bad_alloc();
+  // Unwrap into [0, size).
+  const std::uint32_t first = std::min(h.size, h.cap - h.head);
+  if (h.size > 0) {
+    std::memcpy(r, h.ring + std::size_t{h.head} * bytes, std::size_t{first} * bytes);
+    std::memcpy(r + std::size_t{first} * bytes, h.ring, std::size_t{h.size - first} * bytes);
+  }
+  std::free(h.ring);
+  h.ring = r;
+  h.head = 0;
+  h.cap = cap;
+}
+
+inline void ring_reserve_one(RecHead& h, std::uint32_t bytes) {
+  if (h.size == h.cap) ring_realloc(h, bytes, h.cap == 0 ? 2 : h.cap * 2);
+}
+
+void ring_free(RecHead& h) {
+  std::free(h.ring);
+  h.ring = nullptr;
+  h.head = h.size = h.cap = 0;
+}
+
+}  // namespace
+
+std::uint32_t FeatureStore::Impl::new_key(Group& g, std::uint64_t key, std::uint64_t h) {
   std::uint32_t slot;
   if (!g.free_slots.empty()) {
     slot = g.free_slots.back();
     g.free_slots.pop_back();
   } else {
-    slot = static_cast<std::uint32_t>(g.states.size());
-    g.states.emplace_back();
-    g.pool.resize(g.pool.size() + g.pool_stride);
-    g.mono.resize(g.mono.size() + g.n_mono);
-    g.distinct.resize(g.distinct.size() + g.n_distinct);
-    if (!g.buckets.empty()) g.bucket_data.resize(g.states.size());
+    slot = g.n_slots++;
+    g.recs.resize(std::size_t{g.n_slots} * (g.rec_bytes / 8));
+    if (!g.buckets.empty()) g.bucket_data.resize(g.n_slots);
   }
-  KeyState& s = g.states[slot];
-  s.newest = kNever;
-  s.base = 0;
-  std::fill_n(g.pool.data() + std::size_t{slot} * g.pool_stride, g.pool_stride, 0);
+  std::memset(g.rec(slot), 0, g.rec_bytes);
+  RecHead& rh = g.head(slot);
+  rh.key = key;
+  rh.newest = kNever;
   if (!g.buckets.empty()) {
     std::size_t total = 0;
     for (const auto& b : g.buckets) total += b.count + 1;
     g.bucket_data[slot].reset(new Bucket[total]);
   }
-  g.index.emplace(key, slot);
+  g.insert(h, slot);
   charged += g.key_charge;
   return slot;
 }
 
 // Forgets a key's contents, keeping its slot (an expired key seen again).
 void FeatureStore::Impl::clear_key(Group& g, std::uint32_t slot) {
-  KeyState& s = g.states[slot];
-  charged -= s.ring.size() * 8ull;
-  s.ring.clear();
-  if (s.ring.capacity() > 4ull * g.stride) s.ring.set_capacity(0);
-  s.newest = kNever;
-  s.base = 0;
-  std::fill_n(g.pool.data() + std::size_t{slot} * g.pool_stride, g.pool_stride, 0);
-  for (std::uint32_t q = 0; q < g.n_mono; ++q) g.mono[std::size_t{slot} * g.n_mono + q].release();
-  for (std::uint32_t d = 0; d < g.n_distinct; ++d) {
-    auto& m = g.distinct[std::size_t{slot} * g.n_distinct + d];
-    if (m) charged -= m->size() * 16ull;
-    m.reset();
+  std::byte* rec = g.rec(slot);
+  RecHead& h = g.head(slot);
+  charged -= std::uint64_t{h.size} * g.lay.bytes;
+  h.head = h.size = 0;
+  if (h.cap > 4) ring_free(h);
+  h.newest = kNever;
+  h.base = 0;
+  for (const auto& a : g.accs) {
+    if (a.distinct >= 0) {
+      DistinctSet*& d = acc_set(rec, a);
+      if (d != nullptr) charged -= d->size * 16ull;
+      std::free(d);
+      d = nullptr;
+    }
+    if (a.min_q >= 0) acc_q(rec, a.min_off).release();
+    if (a.max_q >= 0) acc_q(rec, a.max_off).release();
   }
+  std::memset(rec + sizeof(RecHead), 0, g.rec_bytes - sizeof(RecHead));
   if (!g.buckets.empty()) {
     std::size_t total = 0;
     for (const auto& b : g.buckets) total += b.count + 1;
@@ -445,189 +665,217 @@ void FeatureStore::Impl::clear_key(Group& g, std::uint32_t slot) {
   }
 }
 
-void FeatureStore::Impl::erase_key(Group& g, std::uint64_t key, std::uint32_t slot) {
+void FeatureStore::Impl::erase_key(Group& g, std::uint32_t slot) {
   clear_key(g, slot);
-  g.states[slot].ring.set_capacity(0);
+  ring_free(g.head(slot));
   if (!g.buckets.empty()) g.bucket_data[slot].reset();
   charged -= g.key_charge;
-  g.index.erase(key);
+  g.erase(features_detail::key_hash(g.head(slot).key), slot);
+  g.head(slot).key = 0;
   g.free_slots.push_back(slot);
   ++counters.evicted_keys;
+}
+
+void FeatureStore::Impl::append_event(Group& g, RecHead& s, const std::uint64_t* ev) {
+  ring_reserve_one(s, g.lay.bytes);
+  features_detail::store_event(g.lay, ev, g.ev_at(s, s.size));
+  ++s.size;
+  charged += g.lay.bytes;
+}
+
+// A value that does not fit its 4-byte event field widens that field for the whole group.
+void FeatureStore::Impl::ensure_fits(Group& g, const std::uint64_t* ev) {
+  for (std::size_t k = 0; k < g.slots.size(); ++k) {
+    if (g.lay.code[k] != 2) continue;
+    const auto v = static_cast<std::int64_t>(ev[1 + k]);
+    if (v != kMissing && (v <= features_detail::kMissing32 ||
+                          v > std::numeric_limits<std::int32_t>::max())) {
+      relayout(g, k);
+    }
+  }
+}
+
+namespace {
+features_detail::Layout make_layout(const std::vector<SlotDef>& slots,
+                                    const std::vector<std::uint8_t>& wide) {
+  using features_detail::Layout;
+  Layout l;
+  l.off.resize(slots.size());
+  l.code.resize(slots.size());
+  std::uint32_t off = 8;
+  for (std::size_t k = 0; k < slots.size(); ++k) {
+    if (!wide[k]) continue;
+    l.off[k] = static_cast<std::uint8_t>(off);
+    l.code[k] = 0;
+    off += 8;
+  }
+  for (std::size_t k = 0; k < slots.size(); ++k) {
+    if (wide[k]) continue;
+    l.off[k] = static_cast<std::uint8_t>(off);
+    l.code[k] = slots[k].kind == SlotKind::kKey ? 1 : 2;
+    off += 4;
+  }
+  l.bytes = off;
+  return l;
+}
+}  // namespace
+
+void FeatureStore::Impl::relayout(Group& g, std::size_t k) {
+  const Layout old = g.lay;
+  g.wide[k] = 1;
+  g.widened |= std::uint64_t{1} << k;
+  g.lay = make_layout(g.slots, g.wide);
+  std::vector<std::uint64_t> w(1 + g.slots.size());
+  for (std::uint32_t slot = 0; slot < g.n_slots; ++slot) {
+    RecHead& h = g.head(slot);
+    if (h.ring == nullptr) continue;
+    auto* r = static_cast<std::byte*>(std::malloc(std::size_t{h.cap} * g.lay.bytes));
+    if (r == nullptr) throw std::bad_alloc();
+    for (std::uint32_t i = 0; i < h.size; ++i) {
+      const std::byte* e = h.ring + std::size_t{(h.head + i) & (h.cap - 1)} * old.bytes;
+      w[0] = static_cast<std::uint64_t>(features_detail::load_time(e));
+      for (std::size_t s = 0; s < g.slots.size(); ++s) w[1 + s] = load_slot(old, e, s);
+      features_detail::store_event(g.lay, w.data(), r + std::size_t{i} * g.lay.bytes);
+    }
+    std::free(h.ring);
+    h.ring = r;
+    h.head = 0;
+    charged += std::uint64_t{h.size} * (g.lay.bytes - old.bytes);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Exact windows
 // ---------------------------------------------------------------------------------------------
 
-namespace {
-
-inline Micros ev_time(const boost::circular_buffer<std::uint64_t>& ring, std::uint32_t stride,
-                      std::uint32_t idx) {
-  return static_cast<Micros>(ring[std::size_t{idx} * stride]);
-}
-inline std::uint64_t ev_word(const boost::circular_buffer<std::uint64_t>& ring,
-                             std::uint32_t stride, std::uint32_t idx, std::uint32_t slot) {
-  return ring[std::size_t{idx} * stride + 1 + slot];
-}
-inline i128 load_sq(const std::uint64_t* p) {
-  i128 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-inline void store_sq(std::uint64_t* p, i128 v) { std::memcpy(p, &v, sizeof v); }
-
-void grow_ring(boost::circular_buffer<std::uint64_t>& ring, std::uint32_t stride) {
-  ring.set_capacity(std::max<std::size_t>(ring.capacity() * 2, std::size_t{stride} * 2));
-}
-
-}  // namespace
-
 void FeatureStore::Impl::push_in_order(Group& g, std::uint32_t slot) {
-  KeyState& s = g.states[slot];
   const std::uint64_t* ev = g.ev.data();
   const auto t = static_cast<Micros>(ev[0]);
+  std::byte* rec = g.rec(slot);
+  RecHead& s = g.head(slot);
   s.newest = t;
   if (!g.ring) return;
-  if (s.ring.capacity() - s.ring.size() < g.stride) grow_ring(s.ring, g.stride);
-  s.ring.insert(s.ring.end(), ev, ev + g.stride);
-  charged += g.stride * 8ull;
-  const auto n = static_cast<std::uint32_t>(s.ring.size() / g.stride);
+  ring_reserve_one(s, g.lay.bytes);
+  features_detail::store_event(g.lay, ev, g.ev_at(s, s.size));
+  ++s.size;
+  charged += g.lay.bytes;
+  const std::uint32_t n = s.size;
   const std::uint32_t seq_new = s.base + n - 1;
-  std::uint64_t* blk = g.pool.data() + std::size_t{slot} * g.pool_stride;
+  std::uint32_t* cur = g.cursors(slot);
 
   for (std::size_t w = 0; w < g.windows.size(); ++w) {
     const Micros lo = sat_sub(t, g.windows[w]);
     const auto& accs = g.accs_by_window[w];
-    std::uint32_t idx = static_cast<std::uint32_t>(blk[w]) - s.base;
+    std::uint32_t idx = cur[w] - s.base;
     // The new event (time t > lo) stops the loop.
-    while (ev_time(s.ring, g.stride, idx) <= lo) {
+    while (g.ev_time(s, idx) <= lo) {
       for (const std::uint16_t ai : accs) {
         const auto& a = g.accs[ai];
-        const std::uint64_t v = ev_word(s.ring, g.stride, idx, a.slot);
+        const std::uint64_t v = g.ev_word(s, idx, a.slot);
         const bool key_slot = g.slots[a.slot].kind == SlotKind::kKey;
         if (missing(v, key_slot)) continue;
-        std::uint64_t* acc = blk + a.word;
-        acc[1] -= 1;
         if (a.distinct >= 0) {
-          auto& m = *g.distinct[std::size_t{slot} * g.n_distinct + a.distinct];
-          auto it = m.find(v);
-          if (--it->second == 0) {
-            m.erase(it);
-            charged -= 16;
-          }
-        } else {
-          acc[0] -= v;  // two's complement: exact int64 arithmetic on the stored value
-          if (a.sq) {
-            const auto x = static_cast<std::int64_t>(v);
-            store_sq(acc + 2, load_sq(acc + 2) - static_cast<i128>(x) * x);
-          }
+          if (ds_remove(acc_set(rec, a), v)) charged -= 16;
+          continue;
+        }
+        st64(acc_sum(rec, a), ld64(acc_sum(rec, a)) - static_cast<std::int64_t>(v));
+        if (a.has_n) st64(acc_n(rec, a), ld64(acc_n(rec, a)) - 1);
+        if (a.sq) {
+          const auto x = static_cast<std::int64_t>(v);
+          st128(acc_sq(rec, a), ld128(acc_sq(rec, a)) - static_cast<i128>(x) * x);
         }
       }
       ++idx;
     }
-    blk[w] = s.base + idx;
+    cur[w] = s.base + idx;
     g.win_count[w] = n - idx;
     for (const std::uint16_t ai : accs) {
       const auto& a = g.accs[ai];
-      std::uint64_t* acc = blk + a.word;
       const std::uint64_t v = ev[1 + a.slot];
       auto& view = g.acc_view[ai];
       if (a.distinct >= 0) {
-        auto& m = g.distinct[std::size_t{slot} * g.n_distinct + a.distinct];
-        if (v != 0) {
-          if (!m) m = std::make_unique<features_detail::DistinctMap>();
-          auto [it, inserted] = m->try_emplace(v, 0);
-          ++it->second;
-          if (inserted) charged += 16;
-          acc[1] += 1;
-        }
-        view.distinct = m ? m->size() : 0;
-        view.n = acc[1];
+        DistinctSet*& d = acc_set(rec, a);
+        if (v != 0 && ds_add(d, v)) charged += 16;
+        view.distinct = d ? d->size : 0;
         continue;
       }
       if (!missing(v, false)) {
         const auto x = static_cast<std::int64_t>(v);
-        acc[0] += v;
-        acc[1] += 1;
-        if (a.sq) store_sq(acc + 2, load_sq(acc + 2) + static_cast<i128>(x) * x);
+        st64(acc_sum(rec, a), ld64(acc_sum(rec, a)) + x);
+        if (a.has_n) st64(acc_n(rec, a), ld64(acc_n(rec, a)) + 1);
+        if (a.sq) st128(acc_sq(rec, a), ld128(acc_sq(rec, a)) + static_cast<i128>(x) * x);
         if (a.min_q >= 0) {
-          auto& q = g.mono[std::size_t{slot} * g.n_mono + a.min_q];
-          while (!q.empty() && static_cast<std::int64_t>(
-                                   ev_word(s.ring, g.stride, q.back() - s.base, a.slot)) >= x) {
+          MonoQ& q = acc_q(rec, a.min_off);
+          while (!q.empty() &&
+                 static_cast<std::int64_t>(g.ev_word(s, q.back() - s.base, a.slot)) >= x) {
             q.pop_back();
           }
           q.push_back(seq_new);
         }
         if (a.max_q >= 0) {
-          auto& q = g.mono[std::size_t{slot} * g.n_mono + a.max_q];
-          while (!q.empty() && static_cast<std::int64_t>(
-                                   ev_word(s.ring, g.stride, q.back() - s.base, a.slot)) <= x) {
+          MonoQ& q = acc_q(rec, a.max_off);
+          while (!q.empty() &&
+                 static_cast<std::int64_t>(g.ev_word(s, q.back() - s.base, a.slot)) <= x) {
             q.pop_back();
           }
           q.push_back(seq_new);
         }
       }
-      view.n = acc[1];
-      view.sum = static_cast<std::int64_t>(acc[0]);
-      if (a.sq) view.sq = load_sq(acc + 2);
+      view.n = a.has_n ? static_cast<std::uint64_t>(ld64(acc_n(rec, a))) : n - idx;
+      view.sum = ld64(acc_sum(rec, a));
+      if (a.sq) view.sq = ld128(acc_sq(rec, a));
       if (a.min_q >= 0) {
-        auto& q = g.mono[std::size_t{slot} * g.n_mono + a.min_q];
+        MonoQ& q = acc_q(rec, a.min_off);
         while (!q.empty() && q.front() - s.base < idx) q.pop_front();
-        if (!q.empty()) {
-          view.mn =
-              static_cast<std::int64_t>(ev_word(s.ring, g.stride, q.front() - s.base, a.slot));
-        }
+        if (!q.empty()) view.mn = static_cast<std::int64_t>(g.ev_word(s, q.front() - s.base, a.slot));
       }
       if (a.max_q >= 0) {
-        auto& q = g.mono[std::size_t{slot} * g.n_mono + a.max_q];
+        MonoQ& q = acc_q(rec, a.max_off);
         while (!q.empty() && q.front() - s.base < idx) q.pop_front();
-        if (!q.empty()) {
-          view.mx =
-              static_cast<std::int64_t>(ev_word(s.ring, g.stride, q.front() - s.base, a.slot));
-        }
+        if (!q.empty()) view.mx = static_cast<std::int64_t>(g.ev_word(s, q.front() - s.base, a.slot));
       }
     }
   }
-  evict_front(g, s);
+  evict_front(g, slot);
 }
 
-void FeatureStore::Impl::evict_front(Group& g, KeyState& s) {
+void FeatureStore::Impl::evict_front(Group& g, std::uint32_t slot) {
+  RecHead& s = g.head(slot);
   const Micros horizon = sat_sub(s.newest, g.retention);
-  const auto n = static_cast<std::uint32_t>(s.ring.size() / g.stride);
+  const std::uint32_t n = s.size;
   std::uint32_t drop = 0;
   if (g.is_card) {
     // Keep the newest event at or before the horizon: it is the "previous transaction" of
     // any late transaction that can still arrive.
-    while (n - drop >= 2 && ev_time(s.ring, g.stride, drop + 1) <= horizon) ++drop;
+    while (n - drop >= 2 && g.ev_time(s, drop + 1) <= horizon) ++drop;
   } else {
-    while (drop < n && ev_time(s.ring, g.stride, drop) <= horizon) ++drop;
+    while (drop < n && g.ev_time(s, drop) <= horizon) ++drop;
   }
   if (drop == 0) return;
-  s.ring.erase_begin(std::size_t{drop} * g.stride);
+  s.head = (s.head + drop) & (s.cap - 1);
+  s.size -= drop;
   s.base += drop;
-  charged -= std::uint64_t{drop} * g.stride * 8;
+  charged -= std::uint64_t{drop} * g.lay.bytes;
   // Give memory back once a burst has left the window (hysteresis: shrink at 1/4 full).
-  if (s.ring.capacity() >= 16ull * g.stride && s.ring.size() * 4 <= s.ring.capacity()) {
-    s.ring.set_capacity(s.ring.capacity() / 2);
-  }
+  if (s.cap >= 16 && s.size * 4 <= s.cap) ring_realloc(s, g.lay.bytes, s.cap / 2);
 }
 
 void FeatureStore::Impl::rebuild_mono(Group& g, std::uint32_t slot) {
-  KeyState& s = g.states[slot];
-  const std::uint64_t* blk = g.pool.data() + std::size_t{slot} * g.pool_stride;
-  const auto n = static_cast<std::uint32_t>(s.ring.size() / g.stride);
+  std::byte* rec = g.rec(slot);
+  const RecHead& s = g.head(slot);
+  const std::uint32_t* cur = g.cursors(slot);
+  const std::uint32_t n = s.size;
   for (const auto& a : g.accs) {
     for (const std::int32_t qi : {a.min_q, a.max_q}) {
       if (qi < 0) continue;
       const bool is_min = qi == a.min_q;
-      auto& q = g.mono[std::size_t{slot} * g.n_mono + qi];
+      MonoQ& q = acc_q(rec, is_min ? a.min_off : a.max_off);
       q.clear();
-      for (std::uint32_t idx = static_cast<std::uint32_t>(blk[a.window]) - s.base; idx < n; ++idx) {
-        const auto x = static_cast<std::int64_t>(ev_word(s.ring, g.stride, idx, a.slot));
+      for (std::uint32_t idx = cur[a.window] - s.base; idx < n; ++idx) {
+        const auto x = static_cast<std::int64_t>(g.ev_word(s, idx, a.slot));
         if (x == kMissing) continue;
         while (!q.empty()) {
-          const auto b =
-              static_cast<std::int64_t>(ev_word(s.ring, g.stride, q.back() - s.base, a.slot));
+          const auto b = static_cast<std::int64_t>(g.ev_word(s, q.back() - s.base, a.slot));
           if (is_min ? b >= x : b <= x) {
             q.pop_back();
           } else {
@@ -640,36 +888,36 @@ void FeatureStore::Impl::rebuild_mono(Group& g, std::uint32_t slot) {
   }
 }
 
-// Recomputes cursors, sums, distinct maps and queues of a key from its ring (restore).
+namespace {
+// Adds one event value to an accumulator (restore, late insertion).
+inline bool acc_add(std::byte* rec, const features_detail::AccDef& a, std::uint64_t v) {
+  if (a.distinct >= 0) return ds_add(acc_set(rec, a), v);
+  const auto x = static_cast<std::int64_t>(v);
+  st64(acc_sum(rec, a), ld64(acc_sum(rec, a)) + x);
+  if (a.has_n) st64(acc_n(rec, a), ld64(acc_n(rec, a)) + 1);
+  if (a.sq) st128(acc_sq(rec, a), ld128(acc_sq(rec, a)) + static_cast<i128>(x) * x);
+  return false;
+}
+}  // namespace
+
+// Recomputes cursors, sums, distinct sets and queues of a key from its ring (restore).
 void FeatureStore::Impl::rebuild_sums(Group& g, std::uint32_t slot) {
-  KeyState& s = g.states[slot];
-  std::uint64_t* blk = g.pool.data() + std::size_t{slot} * g.pool_stride;
-  std::fill_n(blk, g.pool_stride, 0);
-  const auto n = static_cast<std::uint32_t>(s.ring.size() / g.stride);
+  std::byte* rec = g.rec(slot);
+  const RecHead& s = g.head(slot);
+  std::uint32_t* cur = g.cursors(slot);
+  const std::uint32_t n = s.size;
   for (std::size_t w = 0; w < g.windows.size(); ++w) {
     const Micros lo = sat_sub(s.newest, g.windows[w]);
     std::uint32_t idx = 0;
-    while (idx < n && ev_time(s.ring, g.stride, idx) <= lo) ++idx;
-    blk[w] = s.base + idx;
+    while (idx < n && g.ev_time(s, idx) <= lo) ++idx;
+    cur[w] = s.base + idx;
     for (const std::uint16_t ai : g.accs_by_window[w]) {
       const auto& a = g.accs[ai];
-      std::uint64_t* acc = blk + a.word;
       const bool key_slot = g.slots[a.slot].kind == SlotKind::kKey;
       for (std::uint32_t k = idx; k < n; ++k) {
-        const std::uint64_t v = ev_word(s.ring, g.stride, k, a.slot);
+        const std::uint64_t v = g.ev_word(s, k, a.slot);
         if (missing(v, key_slot)) continue;
-        acc[1] += 1;
-        if (a.distinct >= 0) {
-          auto& m = g.distinct[std::size_t{slot} * g.n_distinct + a.distinct];
-          if (!m) m = std::make_unique<features_detail::DistinctMap>();
-          auto [it, inserted] = m->try_emplace(v, 0);
-          ++it->second;
-          if (inserted) charged += 16;
-        } else {
-          acc[0] += v;
-          const auto x = static_cast<std::int64_t>(v);
-          if (a.sq) store_sq(acc + 2, load_sq(acc + 2) + static_cast<i128>(x) * x);
-        }
+        if (acc_add(rec, a, v)) charged += 16;
       }
     }
   }
@@ -677,30 +925,32 @@ void FeatureStore::Impl::rebuild_sums(Group& g, std::uint32_t slot) {
 }
 
 std::uint32_t FeatureStore::Impl::insert_late(Group& g, std::uint32_t slot) {
-  KeyState& s = g.states[slot];
   const std::uint64_t* ev = g.ev.data();
   const auto t = static_cast<Micros>(ev[0]);
   if (!g.ring) return 0;
-  const auto n = static_cast<std::uint32_t>(s.ring.size() / g.stride);
+  std::byte* rec = g.rec(slot);
+  RecHead& s = g.head(slot);
+  const std::uint32_t n = s.size;
   // First event later than t: equal times keep arrival order.
   std::uint32_t lo_i = 0, hi_i = n;
   while (lo_i < hi_i) {
     const std::uint32_t mid = lo_i + (hi_i - lo_i) / 2;
-    if (ev_time(s.ring, g.stride, mid) <= t) {
+    if (g.ev_time(s, mid) <= t) {
       lo_i = mid + 1;
     } else {
       hi_i = mid;
     }
   }
   const std::uint32_t p = lo_i;
-  if (s.ring.capacity() - s.ring.size() < g.stride) grow_ring(s.ring, g.stride);
-  s.ring.insert(s.ring.begin() + static_cast<std::ptrdiff_t>(std::size_t{p} * g.stride), ev,
-                ev + g.stride);
-  charged += g.stride * 8ull;
-  std::uint64_t* blk = g.pool.data() + std::size_t{slot} * g.pool_stride;
+  ring_reserve_one(s, g.lay.bytes);
+  ++s.size;
+  for (std::uint32_t i = n; i > p; --i) std::memcpy(g.ev_at(s, i), g.ev_at(s, i - 1), g.lay.bytes);
+  features_detail::store_event(g.lay, ev, g.ev_at(s, p));
+  charged += g.lay.bytes;
+  std::uint32_t* cur = g.cursors(slot);
   for (std::size_t w = 0; w < g.windows.size(); ++w) {
     if (t <= sat_sub(s.newest, g.windows[w])) {
-      blk[w] += 1;  // inserted before the window: the cursor's event moved up one place
+      cur[w] += 1;  // inserted before the window: the cursor's event moved up one place
       continue;
     }
     for (const std::uint16_t ai : g.accs_by_window[w]) {
@@ -708,31 +958,19 @@ std::uint32_t FeatureStore::Impl::insert_late(Group& g, std::uint32_t slot) {
       const std::uint64_t v = ev[1 + a.slot];
       const bool key_slot = g.slots[a.slot].kind == SlotKind::kKey;
       if (missing(v, key_slot)) continue;
-      std::uint64_t* acc = blk + a.word;
-      acc[1] += 1;
-      if (a.distinct >= 0) {
-        auto& m = g.distinct[std::size_t{slot} * g.n_distinct + a.distinct];
-        if (!m) m = std::make_unique<features_detail::DistinctMap>();
-        auto [it, inserted] = m->try_emplace(v, 0);
-        ++it->second;
-        if (inserted) charged += 16;
-      } else {
-        acc[0] += v;
-        const auto x = static_cast<std::int64_t>(v);
-        if (a.sq) store_sq(acc + 2, load_sq(acc + 2) + static_cast<i128>(x) * x);
-      }
+      if (acc_add(rec, a, v)) charged += 16;
     }
   }
   if (g.n_mono > 0) rebuild_mono(g, slot);
-  for (std::size_t w = 0; w < g.windows.size(); ++w) scan_view(g, s, p, t, w);
+  for (std::size_t w = 0; w < g.windows.size(); ++w) scan_view(g, slot, p, t, w);
   return p;
 }
 
 // The window (t - W, t] ending at ring index p, by scanning (late events only).
-void FeatureStore::Impl::scan_view(Group& g, const KeyState& s, std::uint32_t p, Micros t,
+void FeatureStore::Impl::scan_view(Group& g, std::uint32_t slot, std::uint32_t p, Micros t,
                                    std::size_t w) {
+  const RecHead& s = g.head(slot);
   const Micros lo = sat_sub(t, g.windows[w]);
-  std::uint64_t count = 0;
   for (const std::uint16_t ai : g.accs_by_window[w]) {
     auto& v = g.acc_view[ai];
     v = View{};
@@ -740,16 +978,15 @@ void FeatureStore::Impl::scan_view(Group& g, const KeyState& s, std::uint32_t p,
     v.mx = std::numeric_limits<std::int64_t>::min();
   }
   std::uint32_t first = p + 1;
-  while (first > 0 && ev_time(s.ring, g.stride, first - 1) > lo) --first;
-  count = p + 1 - first;
-  g.win_count[w] = count;
+  while (first > 0 && g.ev_time(s, first - 1) > lo) --first;
+  g.win_count[w] = p + 1 - first;
   for (const std::uint16_t ai : g.accs_by_window[w]) {
     const auto& a = g.accs[ai];
     auto& view = g.acc_view[ai];
     const bool key_slot = g.slots[a.slot].kind == SlotKind::kKey;
     distinct_scratch.clear();
     for (std::uint32_t k = first; k <= p; ++k) {
-      const std::uint64_t v = ev_word(s.ring, g.stride, k, a.slot);
+      const std::uint64_t v = g.ev_word(s, k, a.slot);
       if (missing(v, key_slot)) continue;
       ++view.n;
       if (a.distinct >= 0) {
@@ -861,19 +1098,36 @@ void FeatureStore::Impl::bucket_view(Group& g, std::uint32_t slot, std::size_t j
 // is two binary searches, at any transaction time.
 // ---------------------------------------------------------------------------------------------
 
+namespace {
+// First ring index whose time is > t.
+std::uint32_t upper_index(const features_detail::Group& g, const RecHead& s, Micros t) {
+  std::uint32_t lo = 0, hi = s.size;
+  while (lo < hi) {
+    const std::uint32_t mid = lo + (hi - lo) / 2;
+    if (g.ev_time(s, mid) <= t) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+}  // namespace
+
 void FeatureStore::Impl::add_status(Group& g, std::uint64_t key, Micros t) {
-  auto it = g.index.find(key);
+  const std::uint64_t h = features_detail::key_hash(key);
+  const std::int64_t found = g.find(key, h);
   std::uint32_t slot;
-  if (it == g.index.end()) {
-    slot = new_key(g, key);
+  if (found < 0) {
+    slot = new_key(g, key, h);
   } else {
-    slot = it->second;
-    if (g.states[slot].newest < sat_sub(watermark, ttl)) {
+    slot = static_cast<std::uint32_t>(found);
+    if (g.head(slot).newest < sat_sub(watermark, ttl)) {
       clear_key(g, slot);
       ++counters.evicted_keys;
     }
   }
-  KeyState& s = g.states[slot];
+  RecHead& s = g.head(slot);
   if (s.newest != kNever && t < sat_sub(s.newest, lateness)) {
     if (policy == LatePolicy::kDeadLetter) {
       ++counters.late_rejected;
@@ -884,34 +1138,33 @@ void FeatureStore::Impl::add_status(Group& g, std::uint64_t key, Micros t) {
   } else if (s.newest != kNever && t < s.newest) {
     ++counters.late_in_order;
   }
-  if (s.ring.full()) grow_ring(s.ring, 1);
-  auto pos = std::upper_bound(s.ring.begin(), s.ring.end(), static_cast<std::uint64_t>(t),
-                              [](std::uint64_t a, std::uint64_t b) {
-                                return static_cast<Micros>(a) < static_cast<Micros>(b);
-                              });
-  s.ring.insert(pos, static_cast<std::uint64_t>(t));
+  const std::uint32_t p = upper_index(g, s, t);
+  ring_reserve_one(s, g.lay.bytes);
+  ++s.size;
+  for (std::uint32_t i = s.size - 1; i > p; --i) {
+    std::memcpy(g.ev_at(s, i), g.ev_at(s, i - 1), g.lay.bytes);
+  }
+  std::memcpy(g.ev_at(s, p), &t, 8);
   charged += 8;
   s.newest = std::max(s.newest, t);
   // Reads come from transactions up to `lateness` behind the stream: keep W + lateness.
   const Micros horizon = sat_sub(std::max(watermark, s.newest), g.retention);
-  std::size_t drop = 0;
-  while (drop < s.ring.size() && static_cast<Micros>(s.ring[drop]) <= horizon) ++drop;
+  std::uint32_t drop = 0;
+  while (drop < s.size && g.ev_time(s, drop) <= horizon) ++drop;
   if (drop) {
-    s.ring.erase_begin(drop);
-    charged -= drop * 8;
+    s.head = (s.head + drop) & (s.cap - 1);
+    s.size -= drop;
+    charged -= drop * 8ull;
   }
 }
 
 std::uint64_t FeatureStore::Impl::status_count(const Group& g, std::uint64_t key, Micros t,
                                                Micros w) const {
-  auto it = g.index.find(key);
-  if (it == g.index.end()) return 0;
-  const KeyState& s = g.states[it->second];
+  const std::int64_t found = g.find(key, features_detail::key_hash(key));
+  if (found < 0) return 0;
+  const RecHead& s = g.head(static_cast<std::uint32_t>(found));
   if (s.newest < sat_sub(watermark, ttl)) return 0;
-  auto cmp = [](Micros a, std::uint64_t b) { return a < static_cast<Micros>(b); };
-  const auto hi = std::upper_bound(s.ring.begin(), s.ring.end(), t, cmp);
-  const auto lo = std::upper_bound(s.ring.begin(), s.ring.end(), sat_sub(t, w), cmp);
-  return static_cast<std::uint64_t>(hi - lo);
+  return upper_index(g, s, t) - upper_index(g, s, sat_sub(t, w));
 }
 
 void FeatureStore::Impl::index_push(std::uint64_t hash, const std::uint64_t* keys) {
@@ -971,24 +1224,25 @@ void FeatureStore::Impl::advance(Micros t) {
 
 void FeatureStore::Impl::sweep() {
   const Micros expired_before = sat_sub(watermark, ttl);
-  std::vector<std::pair<std::uint64_t, std::uint32_t>> gone;
+  std::vector<std::uint32_t> gone;
   for (Group& g : groups) {
     gone.clear();
-    for (const auto& [key, slot] : g.index) {
-      if (g.states[slot].newest < expired_before) gone.emplace_back(key, slot);
-    }
-    for (const auto& [key, slot] : gone) erase_key(g, key, slot);
+    g.for_each([&](std::uint32_t slot) {
+      if (g.head(slot).newest < expired_before) gone.push_back(slot);
+    });
+    for (const std::uint32_t slot : gone) erase_key(g, slot);
     if (g.status != kNoStr) {
       const Micros horizon = sat_sub(watermark, g.retention);
-      for (const auto& [key, slot] : g.index) {
-        auto& ring = g.states[slot].ring;
-        std::size_t drop = 0;
-        while (drop < ring.size() && static_cast<Micros>(ring[drop]) <= horizon) ++drop;
+      g.for_each([&](std::uint32_t slot) {
+        RecHead& s = g.head(slot);
+        std::uint32_t drop = 0;
+        while (drop < s.size && g.ev_time(s, drop) <= horizon) ++drop;
         if (drop) {
-          ring.erase_begin(drop);
-          charged -= drop * 8;
+          s.head = (s.head + drop) & (s.cap - 1);
+          s.size -= drop;
+          charged -= drop * 8ull;
         }
-      }
+      });
     }
   }
   next_sweep = sat_sub(watermark, -sweep_every);
@@ -1000,15 +1254,73 @@ void FeatureStore::Impl::enforce_budget() {
   if (budget == 0 || charged <= budget) return;
   std::vector<std::tuple<Micros, std::uint32_t, std::uint64_t, std::uint32_t>> all;
   for (std::size_t gi = 0; gi < groups.size(); ++gi) {
-    for (const auto& [key, slot] : groups[gi].index) {
-      all.emplace_back(groups[gi].states[slot].newest, static_cast<std::uint32_t>(gi), key, slot);
-    }
+    const Group& g = groups[gi];
+    g.for_each([&](std::uint32_t slot) {
+      all.emplace_back(g.head(slot).newest, static_cast<std::uint32_t>(gi), g.head(slot).key,
+                       slot);
+    });
   }
   std::sort(all.begin(), all.end());
   const std::uint64_t target = budget - budget / 10;
   for (const auto& [newest, gi, key, slot] : all) {
     if (charged <= target) break;
-    erase_key(groups[gi], key, slot);
+    erase_key(groups[gi], slot);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prefetch (hints only: a wrong guess costs a wasted prefetch, never a wrong result)
+// ---------------------------------------------------------------------------------------------
+
+void FeatureStore::Impl::prefetch_table(std::size_t gi, std::uint64_t h) const {
+  const Group& g = groups[gi];
+  if (!g.table.empty()) __builtin_prefetch(g.table.data() + (h & g.mask));
+}
+
+std::uint32_t FeatureStore::Impl::prefetch_rec(std::size_t gi, std::uint64_t h) const {
+  const Group& g = groups[gi];
+  if (g.table.empty()) return ~0u;
+  const std::uint64_t tag = h >> 32;
+  for (std::uint64_t i = h & g.mask;; i = (i + 1) & g.mask) {
+    const std::uint64_t e = g.table[i];
+    if (e == 0) return ~0u;
+    if ((e >> 32) == tag) {
+      const auto slot = static_cast<std::uint32_t>(e) - 1;
+      const std::byte* r = g.rec(slot);
+      __builtin_prefetch(r, 1);
+      __builtin_prefetch(r + g.rec_bytes - 1, 1);
+      return slot;
+    }
+  }
+}
+
+void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot) const {
+  const Group& g = groups[gi];
+  if (slot >= g.n_slots) return;
+  const RecHead& h = g.head(slot);
+  if (h.ring == nullptr) return;
+  __builtin_prefetch(g.ev_at(h, h.size), 1);  // where the new event goes
+  if (h.size > 0) __builtin_prefetch(g.ev_at(h, h.size - 1));
+  const auto* cur = reinterpret_cast<const std::uint32_t*>(g.rec(slot) + sizeof(RecHead));
+  for (std::size_t w = 0; w < g.windows.size(); ++w) {
+    const std::uint32_t idx = cur[w] - h.base;
+    if (idx < h.size) __builtin_prefetch(g.ev_at(h, idx));
+  }
+  const std::byte* rec = g.rec(slot);
+  for (const auto& a : g.accs) {
+    if (a.distinct >= 0) {
+      const DistinctSet* d;
+      std::memcpy(&d, rec + a.off, sizeof d);
+      if (d != nullptr) __builtin_prefetch(d);
+    }
+    if (a.min_q >= 0) {
+      const MonoQ& q = *reinterpret_cast<const MonoQ*>(rec + a.min_off);
+      if (q.size > 0) __builtin_prefetch(q.buf);
+    }
+    if (a.max_q >= 0) {
+      const MonoQ& q = *reinterpret_cast<const MonoQ*>(rec + a.max_off);
+      if (q.size > 0) __builtin_prefetch(q.buf);
+    }
   }
 }
 
@@ -1017,7 +1329,7 @@ void FeatureStore::Impl::enforce_budget() {
 // ---------------------------------------------------------------------------------------------
 
 template <class Row>
-bool FeatureStore::Impl::process_row(const Row& r, std::size_t row) {
+bool FeatureStore::Impl::process_row(const Row& r, std::size_t row, const std::uint64_t* hs) {
   const Micros t = r.time();
   advance(t);
   auto put = [&](std::size_t col, double v) { cols[col][row] = v; };
@@ -1034,13 +1346,16 @@ bool FeatureStore::Impl::process_row(const Row& r, std::size_t row) {
   bool dead = false, as_arrival = false;
   for (std::size_t gi = 0; gi < n_txn_groups; ++gi) {
     Group& g = groups[gi];
-    auto it = g.index.find(r.key(g.key));
-    if (it == g.index.end()) {
+    const std::uint64_t key = r.key(g.key);
+    const std::uint64_t h = hs != nullptr ? hs[gi] : features_detail::key_hash(key);
+    const std::int64_t found = g.find(key, h);
+    if (found < 0) {
       cls[gi] = kFresh;
       continue;
     }
-    slot_of[gi] = it->second;
-    const Micros newest = g.states[it->second].newest;
+    const auto fslot = static_cast<std::uint32_t>(found);
+    slot_of[gi] = fslot;
+    const Micros newest = g.head(fslot).newest;
     if (newest < expired_before) {
       cls[gi] = kExpired;
     } else if (t >= newest) {
@@ -1065,31 +1380,32 @@ bool FeatureStore::Impl::process_row(const Row& r, std::size_t row) {
     Group& g = groups[gi];
     std::uint32_t slot = slot_of[gi];
     if (cls[gi] == kFresh) {
-      slot = new_key(g, r.key(g.key));
+      const std::uint64_t key = r.key(g.key);
+      slot = new_key(g, key, hs != nullptr ? hs[gi] : features_detail::key_hash(key));
       slot_of[gi] = slot;
     } else if (cls[gi] == kExpired) {
       clear_key(g, slot);
       ++counters.evicted_keys;
     }
-    KeyState& s = g.states[slot];
     Micros te = t;
-    if (cls[gi] == kTooLate) te = s.newest;  // kAcceptAsArrival
+    if (cls[gi] == kTooLate) te = g.head(slot).newest;  // kAcceptAsArrival
     g.ev[0] = static_cast<std::uint64_t>(te);
     for (std::size_t k = 0; k < g.slots.size(); ++k) g.ev[1 + k] = slot_value(r, g.slots[k]);
+    ensure_fits(g, g.ev.data());
 
     const bool in_order = cls[gi] != kLate;
-    const auto n_before = static_cast<std::uint32_t>(s.ring.size() / g.stride);
+    const std::uint32_t n_before = g.head(slot).size;
     // The card's previous transaction in event-time order: the event just before this one
     // (the card ring always keeps it, see evict_front()).
     bool has_prev = false;
     Micros pt = 0;
     double plat = 0, plon = 0;
     auto read_prev = [&](std::uint32_t idx) {
-      const KeyState& cs = g.states[slot];
+      const features_detail::RecHead& cs = g.head(slot);
       has_prev = true;
-      pt = ev_time(cs.ring, g.stride, idx);
-      plat = bits_double(ev_word(cs.ring, g.stride, idx, g.mlat_slot));
-      plon = bits_double(ev_word(cs.ring, g.stride, idx, g.mlon_slot));
+      pt = g.ev_time(cs, idx);
+      plat = bits_double(g.ev_word(cs, idx, static_cast<std::size_t>(g.mlat_slot)));
+      plon = bits_double(g.ev_word(cs, idx, static_cast<std::size_t>(g.mlon_slot)));
     };
     if (in_order) {
       if (g.is_card && n_before > 0) read_prev(n_before - 1);
@@ -1158,29 +1474,30 @@ FeatureStoreStats FeatureStore::Impl::stats() const {
   FeatureStoreStats st = counters;
   st.charged_bytes = charged;
   for (const Group& g : groups) {
-    st.keys += g.index.size();
-    st.key_bytes += g.index.capacity() * (sizeof(std::pair<std::uint64_t, std::uint32_t>) + 1) +
-                    g.states.capacity() * sizeof(KeyState) + g.pool.capacity() * 8 +
-                    g.mono.capacity() * sizeof(features_detail::SeqQueue) +
-                    g.distinct.capacity() * 8 + g.bucket_data.capacity() * 8 +
-                    g.free_slots.capacity() * 4;
+    st.keys += g.live;
+    st.key_bytes += g.table.capacity() * 8 + g.recs.capacity() * 8 +
+                    g.bucket_data.capacity() * 8 + g.free_slots.capacity() * 4;
     std::size_t bucket_total = 0;
     for (const auto& b : g.buckets) bucket_total += b.count + 1;
-    for (const auto& [key, slot] : g.index) {
-      const KeyState& s = g.states[slot];
-      st.events_held += s.ring.size() / g.stride;
-      st.event_bytes += s.ring.capacity() * 8;
-      for (std::uint32_t q = 0; q < g.n_mono; ++q) {
-        st.other_bytes += g.mono[std::size_t{slot} * g.n_mono + q].capacity() * 4ull;
-      }
-      for (std::uint32_t d = 0; d < g.n_distinct; ++d) {
-        const auto& m = g.distinct[std::size_t{slot} * g.n_distinct + d];
-        if (m)
-          st.other_bytes +=
-              sizeof(*m) + m->capacity() * (sizeof(std::pair<std::uint64_t, std::uint32_t>) + 1);
+    g.for_each([&](std::uint32_t slot) {
+      const features_detail::RecHead& s = g.head(slot);
+      st.events_held += s.size;
+      st.event_bytes += std::uint64_t{s.cap} * g.lay.bytes;
+      const std::byte* rec = g.rec(slot);
+      for (const auto& a : g.accs) {
+        if (a.distinct >= 0) {
+          const DistinctSet* d;
+          std::memcpy(&d, rec + a.off, sizeof d);
+          if (d != nullptr) st.other_bytes += DistinctSet::bytes(d->cap);
+        }
+        for (const std::uint32_t off : {a.min_q >= 0 ? a.min_off : 0u, a.max_q >= 0 ? a.max_off : 0u}) {
+          if (off == 0) continue;
+          const std::uint32_t cap = reinterpret_cast<const MonoQ*>(rec + off)->cap();
+          st.other_bytes += cap ? 4ull * (cap + 1) : 0;
+        }
       }
       st.other_bytes += bucket_total * sizeof(Bucket);
-    }
+    });
   }
   st.other_bytes += index_ring.capacity() * 8 +
                     index_map.capacity() * (sizeof(std::pair<std::uint64_t, std::uint64_t>) + 1);
@@ -1274,8 +1591,39 @@ Status FeatureStore::process(const TransactionBatch& batch, FeatureMatrix& out,
   Impl& s = *impl_;
   out.reset(s.names.size(), batch.capacity());
   for (std::size_t c = 0; c < s.names.size(); ++c) s.cols[c] = out.column(c);
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    if (s.process_row(BatchRow{batch, i}, i) && late_rows != nullptr) {
+  // Keys are hashed for the whole batch first; then, while row i is processed, the hash slot
+  // of row i + kTable, the key record of row i + kRec and the ring positions of row i + kRing
+  // are prefetched, so the cache misses of many rows overlap instead of queueing one by one.
+  constexpr std::size_t kTable = 16, kRec = 8, kRing = 4;
+  const std::size_t n = batch.size(), ng = s.n_txn_groups;
+  s.hashes.resize(n * ng);
+  s.hints.resize(n * ng);
+  for (std::size_t gi = 0; gi < ng; ++gi) {
+    const Field f = s.groups[gi].key;
+    for (std::size_t i = 0; i < n; ++i) {
+      s.hashes[i * ng + gi] = features_detail::key_hash(batch.key(f, i));
+    }
+  }
+  auto stage = [&](std::size_t i, int what) {
+    for (std::size_t gi = 0; gi < ng; ++gi) {
+      const std::size_t k = i * ng + gi;
+      if (what == 0) {
+        s.prefetch_table(gi, s.hashes[k]);
+      } else if (what == 1) {
+        s.hints[k] = s.prefetch_rec(gi, s.hashes[k]);
+      } else {
+        s.prefetch_ring(gi, s.hints[k]);
+      }
+    }
+  };
+  for (std::size_t i = 0; i < std::min(n, kTable); ++i) stage(i, 0);
+  for (std::size_t i = 0; i < std::min(n, kRec); ++i) stage(i, 1);
+  for (std::size_t i = 0; i < std::min(n, kRing); ++i) stage(i, 2);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i + kTable < n) stage(i + kTable, 0);
+    if (i + kRec < n) stage(i + kRec, 1);
+    if (i + kRing < n) stage(i + kRing, 2);
+    if (s.process_row(BatchRow{batch, i}, i, s.hashes.data() + i * ng) && late_rows != nullptr) {
       late_rows->push_back(static_cast<std::uint32_t>(i));
     }
   }
@@ -1291,7 +1639,7 @@ Status FeatureStore::process_one(const Transaction& tx, std::span<double> out, b
                             out.size(), s.names.size())};
   }
   for (std::size_t c = 0; c < s.names.size(); ++c) s.cols[c] = out.data() + c;
-  const bool dead = s.process_row(TxRow{tx}, 0);
+  const bool dead = s.process_row(TxRow{tx}, 0, nullptr);
   if (late != nullptr) *late = dead;
   return {};
 }

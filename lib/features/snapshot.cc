@@ -18,13 +18,16 @@ namespace vigil {
 using features_detail::Bucket;
 using features_detail::i128;
 using features_detail::kNever;
+using features_detail::RecHead;
 using features_detail::SlotKind;
 using features_detail::u128;
 
 namespace {
 
 constexpr std::array<char, 4> kMagic = {'V', 'G', 'F', 'S'};
-constexpr std::uint32_t kVersion = 1;
+// 2: events keep their values, plus per group the event fields widened to 8 bytes (the layout
+// decides the logical size charged against the memory budget).
+constexpr std::uint32_t kVersion = 2;
 
 void write_i128(detail::BinaryWriter& w, i128 v) {
   w.u64(static_cast<std::uint64_t>(v));
@@ -56,26 +59,28 @@ Status FeatureStore::Impl::snapshot(std::ostream& out) const {
 
   std::vector<std::pair<std::uint64_t, std::uint32_t>> keys;
   for (const Group& g : groups) {
-    keys.assign(g.index.begin(), g.index.end());
+    keys.clear();
+    g.for_each([&](std::uint32_t slot) { keys.emplace_back(g.head(slot).key, slot); });
     std::sort(keys.begin(), keys.end());
+    w.varint(g.widened);
     w.varint(keys.size());
     std::size_t bucket_total = 0;
     for (const auto& b : g.buckets) bucket_total += b.count + 1;
     for (const auto& [key, slot] : keys) {
-      const KeyState& s = g.states[slot];
+      const features_detail::RecHead& s = g.head(slot);
       w.varint(key);
       w.svarint(s.newest);
       w.u32(s.base);
-      const std::size_t n = s.ring.size() / g.stride;
+      const std::size_t n = s.size;
       w.varint(n);
       Micros prev = s.newest;
-      for (std::size_t e = 0; e < n; ++e) {
+      for (std::uint32_t e = 0; e < n; ++e) {
         // Times as deltas from the previous event (the first from `newest`): small varints.
-        const auto t = static_cast<Micros>(s.ring[e * g.stride]);
+        const Micros t = g.ev_time(s, e);
         w.svarint(t - prev);
         prev = t;
         for (std::size_t k = 0; k < g.slots.size(); ++k) {
-          const std::uint64_t v = s.ring[e * g.stride + 1 + k];
+          const std::uint64_t v = g.ev_word(s, e, k);
           switch (g.slots[k].kind) {
             case SlotKind::kScaled: w.svarint(static_cast<std::int64_t>(v)); break;
             case SlotKind::kKey: w.varint(v); break;
@@ -137,9 +142,14 @@ Status FeatureStore::Impl::restore_into(std::istream& in) {
 
   std::vector<std::uint64_t> ev;
   for (Group& g : groups) {
+    const std::uint64_t widened = r.varint();
+    if (!r.ok()) return corrupt("truncated key table");
+    if (g.slots.size() < 64 && (widened >> g.slots.size()) != 0) return corrupt("bad layout");
+    for (std::size_t k = 0; k < g.slots.size(); ++k) {
+      if ((widened >> k) & 1) relayout(g, k);
+    }
     const std::uint64_t nkeys = r.count(4);
     if (!r.ok()) return corrupt("truncated key table");
-    g.index.reserve(nkeys);
     std::size_t bucket_total = 0;
     for (const auto& b : g.buckets) bucket_total += b.count + 1;
     bool first = true;
@@ -150,35 +160,42 @@ Status FeatureStore::Impl::restore_into(std::istream& in) {
       if (!first && key <= last_key) return corrupt("keys out of order");
       first = false;
       last_key = key;
-      const std::uint32_t slot = new_key(g, key);
-      KeyState& s = g.states[slot];
-      s.newest = r.svarint();
-      s.base = r.u32();
+      const std::uint32_t slot = new_key(g, key, features_detail::key_hash(key));
+      const Micros newest = r.svarint();
+      const std::uint32_t base = r.u32();
+      g.head(slot).newest = newest;
+      g.head(slot).base = base;
       const std::uint64_t n = r.count(1 + g.slots.size());
       if (!r.ok()) return corrupt("truncated key state");
       if (n > 0 && !g.ring) return corrupt("events for a key field that keeps none");
-      s.ring.set_capacity(std::max<std::size_t>(n * g.stride, g.stride * 2ull));
-      Micros prev = s.newest;
+      if (n > (1u << 30)) return corrupt("too many events");
+      Micros prev = newest;
+      ev.resize(1 + g.slots.size());
       for (std::uint64_t e = 0; e < n; ++e) {
         // Unsigned add: a corrupted delta must not be signed overflow.
         const auto t = static_cast<Micros>(static_cast<std::uint64_t>(prev) +
                                            static_cast<std::uint64_t>(r.svarint()));
         if (e > 0 && t < prev) return corrupt("events out of time order");
         prev = t;
-        s.ring.push_back(static_cast<std::uint64_t>(t));
+        ev[0] = static_cast<std::uint64_t>(t);
         for (std::size_t sl = 0; sl < g.slots.size(); ++sl) {
           switch (g.slots[sl].kind) {
-            case SlotKind::kScaled:
-              s.ring.push_back(static_cast<std::uint64_t>(r.svarint()));
+            case SlotKind::kScaled: ev[1 + sl] = static_cast<std::uint64_t>(r.svarint()); break;
+            case SlotKind::kKey:
+              ev[1 + sl] = r.varint();
+              if (g.lay.code[sl] == 1 && ev[1 + sl] > 0xffffffffull) {
+                return corrupt("key value out of range");
+              }
               break;
-            case SlotKind::kKey: s.ring.push_back(r.varint()); break;
-            case SlotKind::kRaw: s.ring.push_back(r.u64()); break;
+            case SlotKind::kRaw: ev[1 + sl] = r.u64(); break;
           }
         }
         if (!r.ok()) return corrupt("truncated events");
+        ensure_fits(g, ev.data());
+        features_detail::RecHead& s = g.head(slot);
+        append_event(g, s, ev.data());
       }
-      if (n > 0 && prev > s.newest) return corrupt("event newer than its key's newest time");
-      charged += n * g.stride * 8;
+      if (n > 0 && prev > newest) return corrupt("event newer than its key's newest time");
       if (bucket_total > 0) {
         Bucket* bk = g.bucket_data[slot].get();
         const std::uint64_t used = r.count(8);

@@ -3,20 +3,24 @@
 // Layout. Features are grouped by event stream: one `Group` per key field for transactions
 // (the cc_num group always exists, it carries the built-in "since previous" features), and
 // one per (key field, status value) for status-change events. Per group:
-//   - `index`   absl::flat_hash_map key -> dense slot number (16-byte hash slots);
-//   - `states`  per slot: the key's Boost.circular_buffer of events and its newest time;
-//               events are `stride` 64-bit words: time, then one word per stored field;
-//   - `pool`    per slot, `pool_stride` words: one window cursor per exact window, then the
-//               running sums of every (window, field) accumulator;
-//   - `mono`    per slot, the min / max monotonic queues (event sequence numbers);
-//   - `distinct`per slot, the value -> multiplicity map of each distinct accumulator;
+//   - `table`  a linear-probing hash table of 8-byte entries (32-bit hash tag, slot + 1), so a
+//              probe touches one cache line and the batch loop can prefetch it rows ahead;
+//   - `recs`   one contiguous record per slot (`rec_bytes`, sized for the group's declared
+//              features): key, newest time, the event ring (pointer, head, size, capacity,
+//              sequence base), one 32-bit cursor per exact window, the running sums of every
+//              (window, field) accumulator, the min / max monotonic queues and the pointer to
+//              each distinct-value table. One key costs one record and its ring, nothing else;
+//   - events   `ev_bytes` per event in the key's power-of-two ring: time (8 bytes) then only
+//              the fields the group's features need, 4 bytes where the value fits (string ids,
+//              zip, amounts in cents up to ±21M dollars …) — a value that does not fit widens
+//              that field to 8 bytes for the whole group, once (relayout()).
 //   - `buckets` per slot, the bucket ring of each bucketed (granularity) feature.
-// Everything indexed by slot lives in parallel dense arrays, so a key costs no allocation of
-// its own beyond its ring.
 #pragma once
 
 #include <boost/circular_buffer.hpp>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <string>
@@ -54,59 +58,122 @@ struct SlotDef {
   SlotKind kind;
 };
 
-/// A ring of 32-bit event sequence numbers: a min or max monotonic queue. 24 bytes empty.
-class SeqQueue {
- public:
-  bool empty() const noexcept { return size_ == 0; }
-  std::uint32_t size() const noexcept { return size_; }
-  std::uint32_t capacity() const noexcept { return cap_; }
-  std::uint32_t front() const noexcept { return buf_[head_]; }
-  std::uint32_t back() const noexcept { return buf_[(head_ + size_ - 1) & (cap_ - 1)]; }
+/// Head of every key record (followed by cursors, sums, queues, distinct pointers).
+struct RecHead {
+  std::uint64_t key = 0;
+  Micros newest = kNever;  ///< newest event time (lateness, TTL)
+  std::byte* ring = nullptr;
+  std::uint32_t head = 0, size = 0, cap = 0;  ///< events; cap is 0 or a power of two
+  std::uint32_t base = 0;                     ///< sequence number of the ring's front event
+};
+static_assert(sizeof(RecHead) == 40);
+
+/// A min or max monotonic queue of 32-bit event sequence numbers, 16 bytes in the record;
+/// `buf[0]` holds the capacity (a power of two), entries follow.
+struct MonoQ {
+  std::uint32_t* buf = nullptr;
+  std::uint32_t head = 0, size = 0;
+  std::uint32_t cap() const noexcept { return buf ? buf[0] : 0; }
+  bool empty() const noexcept { return size == 0; }
+  std::uint32_t at(std::uint32_t i) const noexcept { return buf[1 + ((head + i) & (buf[0] - 1))]; }
+  std::uint32_t front() const noexcept { return at(0); }
+  std::uint32_t back() const noexcept { return at(size - 1); }
   void pop_front() noexcept {
-    head_ = (head_ + 1) & (cap_ - 1);
-    --size_;
+    head = (head + 1) & (buf[0] - 1);
+    --size;
   }
-  void pop_back() noexcept { --size_; }
+  void pop_back() noexcept { --size; }
   void push_back(std::uint32_t v) {
-    if (size_ == cap_) grow();
-    buf_[(head_ + size_) & (cap_ - 1)] = v;
-    ++size_;
+    if (size == cap()) grow();
+    buf[1 + ((head + size) & (buf[0] - 1))] = v;
+    ++size;
   }
-  void clear() noexcept { head_ = size_ = 0; }
+  void clear() noexcept { head = size = 0; }
   void release() noexcept {
-    buf_.reset();
-    head_ = size_ = cap_ = 0;
+    delete[] buf;
+    buf = nullptr;
+    head = size = 0;
   }
-
- private:
   void grow() {
-    const std::uint32_t cap = cap_ == 0 ? 4 : cap_ * 2;
-    std::unique_ptr<std::uint32_t[]> b(new std::uint32_t[cap]);
-    for (std::uint32_t i = 0; i < size_; ++i) b[i] = buf_[(head_ + i) & (cap_ - 1)];
-    buf_ = std::move(b);
-    head_ = 0;
-    cap_ = cap;
+    const std::uint32_t c = cap() == 0 ? 4 : cap() * 2;
+    auto* b = new std::uint32_t[c + 1];
+    b[0] = c;
+    for (std::uint32_t i = 0; i < size; ++i) b[1 + i] = at(i);
+    delete[] buf;
+    buf = b;
+    head = 0;
   }
-  std::unique_ptr<std::uint32_t[]> buf_;
-  std::uint32_t head_ = 0, size_ = 0, cap_ = 0;
+};
+static_assert(sizeof(MonoQ) == 16);
+
+/// Value -> multiplicity, open addressing (linear probing, backward-shift erase), for one
+/// distinct accumulator of one key. Allocated on the first value, freed when empty.
+struct DistinctSet {
+  struct Entry {
+    std::uint64_t v;
+    std::uint64_t n;  ///< 0: empty
+  };
+  std::uint32_t size, cap;  ///< cap: a power of two
+  Entry e[1];               ///< `cap` entries (allocated past the struct)
+  static std::size_t bytes(std::uint32_t cap) noexcept {
+    return sizeof(DistinctSet) + (cap - 1) * sizeof(Entry);
+  }
 };
 
-using DistinctMap = absl::flat_hash_map<std::uint64_t, std::uint32_t>;
-
-/// One key's events and newest time.
-struct KeyState {
-  boost::circular_buffer<std::uint64_t> ring;  ///< `stride` words per event, time order
-  Micros newest = kNever;                      ///< newest event time (lateness, TTL)
-  std::uint32_t base = 0;                      ///< sequence number of the ring's front event
+/// How a group's events are laid out: time at byte 0, then each slot at `off[k]`, stored as
+/// `code[k]`: 0 eight bytes, 1 a 4-byte key (zero-extended), 2 a 4-byte signed value
+/// (INT32_MIN = missing).
+struct Layout {
+  std::uint32_t bytes = 8;
+  std::vector<std::uint8_t> off, code;
 };
+inline constexpr std::int32_t kMissing32 = std::numeric_limits<std::int32_t>::min();
+
+inline Micros load_time(const std::byte* p) noexcept {
+  Micros t;
+  std::memcpy(&t, p, sizeof t);
+  return t;
+}
+inline std::uint64_t load_slot(const Layout& l, const std::byte* ev, std::size_t k) noexcept {
+  const std::byte* p = ev + l.off[k];
+  if (l.code[k] == 0) {
+    std::uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+  }
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);
+  if (l.code[k] == 1) return v;
+  const auto x = static_cast<std::int32_t>(v);
+  return x == kMissing32 ? static_cast<std::uint64_t>(kMissing)
+                         : static_cast<std::uint64_t>(static_cast<std::int64_t>(x));
+}
+/// Writes an event given as logical words (time, then one per slot).
+inline void store_event(const Layout& l, const std::uint64_t* w, std::byte* ev) noexcept {
+  std::memcpy(ev, w, 8);
+  for (std::size_t k = 0; k < l.off.size(); ++k) {
+    std::byte* p = ev + l.off[k];
+    if (l.code[k] == 0) {
+      std::memcpy(p, w + 1 + k, 8);
+    } else {
+      std::uint32_t v = static_cast<std::uint32_t>(w[1 + k]);
+      if (l.code[k] == 2 && static_cast<std::int64_t>(w[1 + k]) == kMissing) {
+        v = static_cast<std::uint32_t>(kMissing32);
+      }
+      std::memcpy(p, &v, 4);
+    }
+  }
+}
 
 /// Running aggregate of one field over one exact window.
 struct AccDef {
   std::uint8_t window = 0;
   std::uint8_t slot = 0;
   bool sq = false;  ///< keeps Σx² (std)
+  bool has_n = false;  ///< the field can be missing: keeps n (else n = the window's count)
   std::int32_t min_q = -1, max_q = -1, distinct = -1;
-  std::uint32_t word = 0;  ///< pool offset of [Σx, n, Σx² lo, Σx² hi]
+  std::uint32_t off = 0;  ///< record byte offset of Σx (or the DistinctSet*), then n, Σx²
+  std::uint32_t min_off = 0, max_off = 0;  ///< record byte offsets of the MonoQs
 };
 
 /// A bucketed window: `count` buckets of `width`.
@@ -136,11 +203,18 @@ struct View {
 };
 
 struct Group {
+  Group() = default;
+  Group(Group&&) noexcept = default;
+  Group& operator=(Group&&) noexcept = default;
+  ~Group();
+
   Field key = Field::kCcNum;
   StrId status = kNoStr;  ///< kNoStr: transactions; else status changes to this status
   bool is_card = false;   ///< holds the built-in "since previous" features
   std::vector<SlotDef> slots;
-  std::uint32_t stride = 1;
+  Layout lay;                        ///< event layout
+  std::vector<std::uint8_t> wide;    ///< slot k is stored in 8 bytes
+  std::uint64_t widened = 0;         ///< slots widened because a value did not fit (bits)
   int mlat_slot = -1, mlon_slot = -1;
   std::vector<Micros> windows;  ///< exact windows, ascending
   Micros retention = 0;         ///< events older than newest - retention leave the ring
@@ -149,23 +223,67 @@ struct Group {
   std::vector<std::vector<std::uint16_t>> accs_by_window;
   std::uint32_t n_mono = 0, n_distinct = 0;
   std::vector<BucketDef> buckets;
-  std::uint32_t pool_stride = 0;
+  std::uint32_t rec_bytes = 0;   ///< record size (multiple of 8)
   std::uint64_t key_charge = 0;  ///< logical bytes per key (memory budget)
 
-  absl::flat_hash_map<std::uint64_t, std::uint32_t> index;
-  std::vector<KeyState> states;
-  std::vector<std::uint64_t> pool;
-  std::vector<SeqQueue> mono;
-  std::vector<std::unique_ptr<DistinctMap>> distinct;
+  // Hash table: entry = (tag << 32) | (slot + 1), 0 empty.
+  std::vector<std::uint64_t> table;
+  std::uint64_t mask = 0;
+  std::uint64_t live = 0;
+  std::vector<std::uint64_t> recs;  ///< rec_bytes / 8 words per slot
+  std::uint32_t n_slots = 0;
   std::vector<std::unique_ptr<Bucket[]>> bucket_data;
   std::vector<std::uint32_t> free_slots;
 
+  std::byte* rec(std::uint32_t slot) noexcept {
+    return reinterpret_cast<std::byte*>(recs.data()) + std::size_t{slot} * rec_bytes;
+  }
+  const std::byte* rec(std::uint32_t slot) const noexcept {
+    return reinterpret_cast<const std::byte*>(recs.data()) + std::size_t{slot} * rec_bytes;
+  }
+  RecHead& head(std::uint32_t slot) noexcept { return *reinterpret_cast<RecHead*>(rec(slot)); }
+  const RecHead& head(std::uint32_t slot) const noexcept {
+    return *reinterpret_cast<const RecHead*>(rec(slot));
+  }
+  std::byte* ev_at(const RecHead& h, std::uint32_t idx) const noexcept {
+    return h.ring + std::size_t{(h.head + idx) & (h.cap - 1)} * lay.bytes;
+  }
+  Micros ev_time(const RecHead& h, std::uint32_t idx) const noexcept {
+    return load_time(ev_at(h, idx));
+  }
+  std::uint64_t ev_word(const RecHead& h, std::uint32_t idx, std::size_t k) const noexcept {
+    return load_slot(lay, ev_at(h, idx), k);
+  }
+  std::uint32_t* cursors(std::uint32_t slot) noexcept {
+    return reinterpret_cast<std::uint32_t*>(rec(slot) + sizeof(RecHead));
+  }
+  /// Slot of `key` (hash `h`), or -1.
+  std::int64_t find(std::uint64_t key, std::uint64_t h) const noexcept;
+  void insert(std::uint64_t h, std::uint32_t slot);
+  void erase(std::uint64_t h, std::uint32_t slot);
+  /// Calls f(slot) for every live key.
+  template <class F>
+  void for_each(F&& f) const {
+    for (const std::uint64_t e : table) {
+      if (e != 0) f(static_cast<std::uint32_t>(e - 1));
+    }
+  }
+
   // Per-event scratch.
-  std::vector<std::uint64_t> ev;
-  std::vector<View> acc_view;  ///< per acc
+  std::vector<std::uint64_t> ev;  ///< time, then one word per slot (logical values)
+  std::vector<View> acc_view;     ///< per acc
   std::vector<std::uint64_t> win_count;
   std::vector<View> bucket_view;  ///< per bucket def
 };
+
+/// The table hash of a key (fixed: iteration order never reaches an output).
+inline std::uint64_t key_hash(std::uint64_t k) noexcept {
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdull;
+  k ^= k >> 33;
+  k *= 0xc4ceb9fe1a85ec53ull;
+  return k ^ (k >> 33);
+}
 
 /// Where a declared feature's value comes from.
 struct OutDef {
@@ -185,7 +303,6 @@ namespace vigil {
 
 struct FeatureStore::Impl {
   using Group = features_detail::Group;
-  using KeyState = features_detail::KeyState;
   using View = features_detail::View;
 
   /// Builds an empty store for validated features; `status_ids[i]` is the interned status of
@@ -225,24 +342,33 @@ struct FeatureStore::Impl {
   std::vector<std::int8_t> cls;
   std::vector<std::uint32_t> slot_of;
   std::vector<std::uint64_t> distinct_scratch;
+  std::vector<std::uint64_t> hashes;  ///< per txn group and row of a batch
+  std::vector<std::uint32_t> hints;   ///< prefetch: slot guesses per txn group and row
 
   template <class Row>
-  bool process_row(const Row& r, std::size_t row);
+  bool process_row(const Row& r, std::size_t row, const std::uint64_t* hashes);
+  void prefetch_table(std::size_t gi, std::uint64_t h) const;
+  std::uint32_t prefetch_rec(std::size_t gi, std::uint64_t h) const;
+  void prefetch_ring(std::size_t gi, std::uint32_t slot) const;
   void on_status(const StatusChange& change);
   void advance(Micros t);
   void sweep();
   void enforce_budget();
 
-  std::uint32_t new_key(Group& g, std::uint64_t key);
+  std::uint32_t new_key(Group& g, std::uint64_t key, std::uint64_t h);
+  void ensure_fits(Group& g, const std::uint64_t* ev);
+  /// Appends an event (logical words) at the back of a ring (restore).
+  void append_event(Group& g, features_detail::RecHead& s, const std::uint64_t* ev);
+  void relayout(Group& g, std::size_t slot);
   void clear_key(Group& g, std::uint32_t slot);
-  void erase_key(Group& g, std::uint64_t key, std::uint32_t slot);
+  void erase_key(Group& g, std::uint32_t slot);
 
   void push_in_order(Group& g, std::uint32_t slot);
   std::uint32_t insert_late(Group& g, std::uint32_t slot);
-  void evict_front(Group& g, KeyState& s);
+  void evict_front(Group& g, std::uint32_t slot);
   void rebuild_mono(Group& g, std::uint32_t slot);
   void rebuild_sums(Group& g, std::uint32_t slot);
-  void scan_view(Group& g, const KeyState& s, std::uint32_t p, Micros t, std::size_t w);
+  void scan_view(Group& g, std::uint32_t slot, std::uint32_t p, Micros t, std::size_t w);
   bool bucket_add(Group& g, std::uint32_t slot, std::size_t j, Micros t, std::int64_t v);
   void bucket_view(Group& g, std::uint32_t slot, std::size_t j, Micros t, bool current);
 
