@@ -38,7 +38,10 @@
 //   rule_score  = Σ score of the fired rules, summed in reason order (see below)
 //   model_score = scale · p, p = sigmoid(bias + Σ w_i · z_i)          (logistic)
 //               = scale · clamp(bias + Σ w_i · z_i, 0, 1)             (linear)
-//                 z_i = (x_i − mean_i) / std_i; a missing x_i contributes 0
+//                 z_i = (x_i − mean_i) / std_i; a missing x_i contributes 0; each term is
+//                 computed as (x_i − mean_i) · (w_i / std_i), w_i / std_i folded at compile
+//                 time, and the sigmoid's exp is vigil's own (fdlibm's algorithm, < 1 ulp),
+//                 so every arch gives the same bits
 //                 x_i is the value of model term i: an expression of the rule language that
 //                 is a number (`amt`, `log1p(amt)`, `amt / max(card_amt_avg_30d, 1)`) or a
 //                 condition (`hour >= 22 || hour < 4`, counted 1 when true, 0 when false).
