@@ -7,7 +7,6 @@
 
 #include "absl/strings/str_format.h"
 #include "ingest/values.h"
-#include "simdjson.h"
 
 namespace vigil::ingest {
 namespace {
@@ -85,6 +84,14 @@ bool same_bytes(const char* a, const char* b, std::size_t n) noexcept {
   return load64(a + n - 8) == load64(b + n - 8);
 }
 
+bool is_ascii(std::string_view s) noexcept {
+  std::uint64_t acc = 0;
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) acc |= load64(s.data() + i);
+  for (; i < s.size(); ++i) acc |= static_cast<unsigned char>(s[i]);
+  return (acc & 0x8080808080808080ULL) == 0;
+}
+
 }  // namespace
 
 StrId RecordBuilder::intern(std::string_view s) {
@@ -128,9 +135,9 @@ bool RecordBuilder::get_string(const Row& row, std::uint8_t slot, bool required,
   switch (v.kind) {
     case ValueKind::kString: break;
     case ValueKind::kText:
-      // simdjson's validator is SIMD and runtime-dispatched; the scalar scan only runs to
-      // locate the bad byte for the message.
-      if (!simdjson::validate_utf8(v.text.data(), v.text.size())) {
+      // Card data is nearly all ASCII: check eight bytes at a time, and only run the exact
+      // validator on text with high bytes.
+      if (!is_ascii(v.text) && first_invalid_utf8(v.text) != v.text.size()) {
         const std::size_t bad = first_invalid_utf8(v.text);
         return fail_slot(
             RejectKind::kInvalidUtf8, slot,

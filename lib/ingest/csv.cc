@@ -10,9 +10,31 @@ const char* CsvFramer::scan(const char* p, const char* end) noexcept {
   if (state_ != kQuoted) {
     const auto* nl =
         static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
-    if (nl != nullptr && std::memchr(p, '"', static_cast<std::size_t>(nl - p)) == nullptr) {
-      state_ = kFieldStart;
-      return nl;
+    if (nl != nullptr) {
+      const auto* q =
+          static_cast<const char*>(std::memchr(p, '"', static_cast<std::size_t>(nl - p)));
+      if (q == nullptr) {
+        state_ = kFieldStart;
+        return nl;
+      }
+      // Quotes, but maybe only well-formed quoted fields on this line (Sparkov merchant and job
+      // names): hop from quote to quote instead of walking every byte. Anything unusual (a
+      // quote not at a field start, a field still open at the newline) takes the exact path.
+      if (state_ == kFieldStart) {
+        bool open = false;
+        for (; q != nullptr; q = static_cast<const char*>(
+                                 std::memchr(q + 1, '"', static_cast<std::size_t>(nl - q - 1)))) {
+          if (!open) {
+            if (q != p && q[-1] != ',') break;
+            open = true;
+          } else if (q + 1 < nl && q[1] == '"') {
+            ++q;  // an escaped quote
+          } else {
+            open = false;
+          }
+        }
+        if (q == nullptr && !open) return nl;
+      }
     }
   }
   for (; p < end; ++p) {
