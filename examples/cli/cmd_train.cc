@@ -30,7 +30,7 @@ struct TrainArgs {
   double holdout = 0.3;
   double l2 = 1.0;
   double scale = 1000;
-  std::vector<std::string> features;
+  std::vector<std::string> terms;
 };
 
 // Runs `input` through an engine built from `config` and calls `each` per scored batch.
@@ -38,8 +38,8 @@ template <typename Each>
 Status run_engine(const Config& config, const std::string& input, Each&& each) {
   Result<Engine> engine = Engine::create(config);
   if (!engine.ok()) return engine.status();
-  engine->set_feature_sink([&](const TransactionBatch& b, std::span<const std::string> names,
-                               const FeatureMatrix& m) { each.features(b, names, m); });
+  engine->set_model_term_sink([&](const TransactionBatch& b, std::span<const std::string> names,
+                                  const FeatureMatrix& m) { each.terms(b, names, m); });
   engine->set_decision_sink(
       [&](const TransactionBatch& b, std::span<const Decision> d) { each.decisions(b, d); });
   constexpr std::size_t kChunk = 1 << 20;
@@ -97,47 +97,42 @@ int run_train(const TrainArgs& a) {
     return kUsageError;
   }
 
-  // Pass 1: features and labels, in stream order.
-  Config features_only = *base;
-  features_only.model = ModelSpec{};
-  std::vector<std::string> names;
-  std::vector<std::size_t> columns;
+  // Pass 1: the candidate terms' values and the labels, in stream order. The terms are the
+  // base model's (refitted), those of --terms, or else every feature column.
+  std::vector<std::string> names = a.terms;
+  if (names.empty()) {
+    for (const ModelSpec::Term& t : base->model.terms) names.push_back(t.feature);
+  }
+  if (names.empty()) {
+    Result<Engine> probe = Engine::create(*base);
+    if (!probe.ok()) {
+      std::fprintf(stderr, "vigil train: %s\n", probe.status().message().c_str());
+      return 1;
+    }
+    names.assign(probe->feature_names().begin(), probe->feature_names().end());
+  }
+  Config candidates = *base;
+  candidates.model = ModelSpec{};
+  candidates.model.kind = ModelSpec::Kind::kLogistic;
+  candidates.model.scale = 0;
+  for (const std::string& t : names) candidates.model.terms.push_back({t, 0.0, 0.0, 1.0});
   std::vector<double> rows;
   std::vector<std::uint8_t> labels;
   struct Collect {
-    const TrainArgs& a;
-    std::vector<std::string>& names;
-    std::vector<std::size_t>& columns;
     std::vector<double>& rows;
     std::vector<std::uint8_t>& labels;
-    std::string error;
-    void features(const TransactionBatch& b, std::span<const std::string> all,
-                  const FeatureMatrix& m) {
-      if (columns.empty() && error.empty()) {
-        for (std::size_t j = 0; j < all.size(); ++j) {
-          const bool wanted = a.features.empty() || std::find(a.features.begin(), a.features.end(),
-                                                              all[j]) != a.features.end();
-          if (wanted) {
-            columns.push_back(j);
-            names.push_back(all[j]);
-          }
-        }
-        for (const std::string& f : a.features) {
-          if (std::find(all.begin(), all.end(), f) == all.end())
-            error = "unknown feature '" + f + "' in --features";
-        }
-      }
+    void terms(const TransactionBatch& b, std::span<const std::string> names,
+               const FeatureMatrix& m) {
       for (std::size_t i = 0; i < b.size(); ++i) {
         if (b.is_fraud[i] != 0 && b.is_fraud[i] != 1) continue;
         labels.push_back(static_cast<std::uint8_t>(b.is_fraud[i]));
-        for (const std::size_t j : columns) rows.push_back(m.at(i, j));
+        for (std::size_t j = 0; j < names.size(); ++j) rows.push_back(m.at(i, j));
       }
     }
     void decisions(const TransactionBatch&, std::span<const Decision>) {}
-  } collect{a, names, columns, rows, labels, {}};
-  if (Status s = run_engine(features_only, input, collect); !s.ok() || !collect.error.empty()) {
-    std::fprintf(stderr, "vigil train: %s\n",
-                 collect.error.empty() ? s.message().c_str() : collect.error.c_str());
+  } collect{rows, labels};
+  if (Status s = run_engine(candidates, input, collect); !s.ok()) {
+    std::fprintf(stderr, "vigil train: %s\n", s.message().c_str());
     return 1;
   }
   const std::size_t n = labels.size(), p = names.size();
@@ -166,7 +161,7 @@ int run_train(const TrainArgs& a) {
   scores.reserve(n);
   struct Scores {
     std::vector<std::int32_t>& scores;
-    void features(const TransactionBatch&, std::span<const std::string>, const FeatureMatrix&) {}
+    void terms(const TransactionBatch&, std::span<const std::string>, const FeatureMatrix&) {}
     void decisions(const TransactionBatch& b, std::span<const Decision> d) {
       for (std::size_t i = 0; i < b.size(); ++i) {
         if (b.is_fraud[i] == 0 || b.is_fraud[i] == 1) scores.push_back(d[i].score);
@@ -257,8 +252,10 @@ Runner add_train(CLI::App& app) {
   cmd->add_option("--scale", args->scale, "Model score scale (points for p = 1)")
       ->check(CLI::Range(0.0, 1000.0))
       ->capture_default_str();
-  cmd->add_option("--features", args->features, "Model features (default: every feature column)")
-      ->delimiter(',');
+  cmd->add_option("--terms", args->terms,
+                  "Model terms: ';'-separated rule-language expressions (default: the base model's "
+                  "terms, else every feature column)")
+      ->delimiter(';');
   return [args] { return run_train(*args); };
 }
 

@@ -27,6 +27,7 @@ void DetectionReport::add(const TransactionBatch& b, std::span<const Decision> d
     ++by_action_[action];
     const bool labelled = b.is_fraud[i] == 0 || b.is_fraud[i] == 1;
     if (labelled) ++by_label_[static_cast<std::size_t>(b.is_fraud[i])][action];
+    if (d[i].action == Action::kApprove) continue;  // reasons are tallied over alerts
     for (std::size_t k = 0; k < d[i].reason_count; ++k) {
       const ReasonCode code = d[i].reasons[k];
       // Model reasons are numbered after the rules (see Engine::reason_count()).
@@ -103,7 +104,8 @@ void DetectionReport::print(std::FILE* f, std::uint64_t bytes, double seconds) c
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
                    [&](std::size_t a, std::size_t b) { return reason_hits_[a] > reason_hits_[b]; });
-  std::fprintf(f, "\ntop reasons            hits      fraud  precision\n");
+  std::fprintf(f, "\ntop reasons of alerts (review or decline)\n  %8s %8s %9s  %s\n", "alerts",
+               "fraud", "precision", "reason");
   const std::size_t rule_count = engine_.rule_count();
   for (std::size_t i = 0; i < order.size() && i < 12; ++i) {
     const std::size_t slot = order[i];
@@ -112,10 +114,9 @@ void DetectionReport::print(std::FILE* f, std::uint64_t bytes, double seconds) c
                                 ? static_cast<ReasonCode>(slot)
                                 : static_cast<ReasonCode>(kModelReasonBase + (slot - rule_count));
     const std::string id(engine_.reason_id(code));
-    std::fprintf(f, "  %-18s %8s %10s %9.1f%%\n", id.c_str(),
-                 with_commas(reason_hits_[slot]).c_str(),
+    std::fprintf(f, "  %8s %8s %8.1f%%  %s\n", with_commas(reason_hits_[slot]).c_str(),
                  with_commas(reason_fraud_hits_[slot]).c_str(),
-                 100 * ratio(reason_fraud_hits_[slot], reason_hits_[slot]));
+                 100 * ratio(reason_fraud_hits_[slot], reason_hits_[slot]), id.c_str());
   }
 
   auto states = engine_.rollups().by_state(engine_.dictionary());

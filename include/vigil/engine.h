@@ -121,6 +121,10 @@ class Engine {
   void set_flagged_sink(FlaggedSink sink);
   void set_dead_letter_sink(DeadLetterSink sink);
   void set_feature_sink(FeatureSink sink);
+  /// Raw values of the model's terms for each scored batch (one column per term, before
+  /// standardisation; conditions 1 / 0, NaN when missing), with the terms' texts as names.
+  /// What `vigil train` fits on. Costs one extra evaluation of the program per batch.
+  void set_model_term_sink(FeatureSink sink);
 
   /// Streams bytes in any chunking; complete records are scored as batches fill. Bad records go
   /// to the dead-letter sink and the stream goes on. Errors only for unusable input as a whole

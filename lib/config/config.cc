@@ -404,6 +404,8 @@ std::string duration_text(Micros d) {
       {kMicrosPerDay, "d"},    {kMicrosPerHour, "h"}, {kMicrosPerMinute, "m"},
       {kMicrosPerSecond, "s"}, {1000, "ms"},          {1, "us"}};
   for (const Unit& u : kUnits) {
+    // "24h" reads better than "1d"; whole days from two days up.
+    if (u.size == kMicrosPerDay && d < 2 * kMicrosPerDay) continue;
     if (d % u.size == 0) return std::to_string(d / u.size) + u.name;
   }
   return std::to_string(d) + "us";
@@ -473,7 +475,7 @@ std::string to_json(const Config& c) {
   o += ",\n    \"weights\": {";
   bool any_std = false;
   for (std::size_t i = 0; i < m.terms.size(); ++i) {
-    o += i ? ", " : "";
+    o += i ? ",\n      " : "\n      ";
     append_json_string(o, m.terms[i].feature);
     o += ": ";
     append_number(o, m.terms[i].weight);

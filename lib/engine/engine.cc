@@ -74,6 +74,9 @@ struct Engine::Impl : IngestSink {
   FlaggedSink flagged_sink;
   DeadLetterSink dead_letter_sink;
   FeatureSink feature_sink;
+  FeatureSink model_term_sink;
+  FeatureMatrix term_matrix;
+  std::vector<std::string> term_names;
 
   Impl(Config c, EngineOptions o, FeatureStore s)
       : config(std::move(c)), options(o), store(std::move(s)) {}
@@ -155,6 +158,10 @@ struct Engine::Impl : IngestSink {
     counters.flagged_hits += hits.size();
     rollups.add(batch, out);
     if (feature_sink) feature_sink(batch, store.column_names(), matrix);
+    if (model_term_sink) {
+      const Status s = scorer->evaluate_terms(batch, matrix, flags, scratch, term_matrix);
+      if (s.ok()) model_term_sink(batch, term_names, term_matrix);
+    }
     if (flagged_sink) {
       for (const FlagHit& h : hits) flagged_sink(FlaggedHit{&batch, h.row, h.field, h.reason});
     }
@@ -188,9 +195,10 @@ struct Engine::Impl : IngestSink {
     for (std::size_t r = 0; r < scorer->rule_count(); ++r) {
       reason_ids.emplace_back(scorer->reason_id(static_cast<ReasonCode>(r)));
     }
+    term_names.clear();
     for (std::size_t t = 0; t < scorer->model_terms(); ++t) {
-      reason_ids.push_back(
-          "model:" + std::string(scorer->reason_id(static_cast<ReasonCode>(kModelReasonBase + t))));
+      term_names.emplace_back(scorer->reason_id(static_cast<ReasonCode>(kModelReasonBase + t)));
+      reason_ids.push_back("model:" + term_names.back());
     }
   }
 
@@ -297,6 +305,7 @@ void Engine::set_dead_letter_sink(DeadLetterSink sink) {
   impl_->dead_letter_sink = std::move(sink);
 }
 void Engine::set_feature_sink(FeatureSink sink) { impl_->feature_sink = std::move(sink); }
+void Engine::set_model_term_sink(FeatureSink sink) { impl_->model_term_sink = std::move(sink); }
 
 Status Engine::feed(std::string_view bytes) { return impl_->feed(bytes, false); }
 

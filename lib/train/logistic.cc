@@ -97,7 +97,20 @@ Result<LogisticFit> fit_logistic(std::span<const double> x, std::size_t p,
   }
   std::vector<double> beta(q, 0);
   beta[0] = std::log(static_cast<double>(positives) / static_cast<double>(n - positives));
-  std::vector<double> h(q * q), g(q), step;
+  // Penalised mean negative log-likelihood: log(1 + e^t) − y t, computed without overflow.
+  auto objective = [&](const std::vector<double>& b) {
+    double f = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      double t = 0;
+      for (std::size_t j = 0; j < q; ++j) t += b[j] * z[i * q + j];
+      f += (t > 0 ? t + std::log1p(std::exp(-t)) : std::log1p(std::exp(t))) - (y[i] ? t : 0);
+    }
+    double penalty = 0;
+    for (std::size_t j = 1; j < q; ++j) penalty += b[j] * b[j];
+    return f + 0.5 * options.l2 * penalty;
+  };
+  double current = objective(beta);
+  std::vector<double> h(q * q), g(q), step, trial(q);
   for (int it = 1; it <= options.max_iterations; ++it) {
     std::fill(h.begin(), h.end(), 0);
     std::fill(g.begin(), g.end(), 0);
@@ -126,13 +139,25 @@ Result<LogisticFit> fit_logistic(std::span<const double> x, std::size_t p,
       return Status(ErrorCode::kInvalidArgument,
                     "fit_logistic: singular Hessian (use a larger l2)");
     }
-    double biggest = 0;
-    for (std::size_t j = 0; j < q; ++j) {
-      beta[j] -= step[j];
-      biggest = std::max(biggest, std::abs(step[j]));
+    // Damped Newton: halve the step until the objective does not increase. A full step can
+    // overshoot badly where the data nearly separates (rare, extreme rows).
+    double scale = 1, next = current;
+    for (int halvings = 0; halvings < 40; ++halvings, scale /= 2) {
+      for (std::size_t j = 0; j < q; ++j) trial[j] = beta[j] - scale * step[j];
+      next = objective(trial);
+      if (next <= current) break;
     }
+    double biggest = 0;
+    for (std::size_t j = 0; j < q; ++j) biggest = std::max(biggest, std::abs(trial[j] - beta[j]));
     fit.iterations = it;
-    if (biggest < options.tolerance) {
+    if (!(next <= current)) {  // no decrease at any step size: at the optimum to rounding
+      fit.converged = true;
+      break;
+    }
+    beta = trial;
+    const double improvement = current - next;
+    current = next;
+    if (biggest < options.tolerance || improvement <= 1e-12 * std::max(1.0, std::abs(current))) {
       fit.converged = true;
       break;
     }
