@@ -107,16 +107,23 @@ struct MonoQ {
 static_assert(sizeof(MonoQ) == 16);
 
 /// Value -> multiplicity, open addressing (linear probing, backward-shift erase), for one
-/// distinct accumulator of one key. Allocated on the first value, freed when empty.
+/// distinct accumulator of one key. Allocated on the first value, freed when empty. Entries
+/// are 8 bytes (32-bit value and count) for 4-byte key fields (string ids, zip), else 16.
 struct DistinctSet {
-  struct Entry {
-    std::uint64_t v;
-    std::uint64_t n;  ///< 0: empty
+  std::uint32_t size, cap;  ///< cap: a power of two; entries follow the header
+  struct Narrow {
+    std::uint32_t v, n;  ///< n == 0: empty
   };
-  std::uint32_t size, cap;  ///< cap: a power of two
-  Entry e[1];               ///< `cap` entries (allocated past the struct)
+  struct Wide {
+    std::uint64_t v, n;
+  };
+  template <class E>
+  E* entries() noexcept {
+    return reinterpret_cast<E*>(this + 1);
+  }
+  template <class E>
   static std::size_t bytes(std::uint32_t cap) noexcept {
-    return sizeof(DistinctSet) + (cap - 1) * sizeof(Entry);
+    return sizeof(DistinctSet) + std::size_t{cap} * sizeof(E);
   }
 };
 
@@ -171,6 +178,7 @@ struct AccDef {
   std::uint8_t slot = 0;
   bool sq = false;  ///< keeps Σx² (std)
   bool has_n = false;  ///< the field can be missing: keeps n (else n = the window's count)
+  bool narrow = false;  ///< distinct over a 4-byte key field (DistinctSet::Narrow entries)
   std::int32_t min_q = -1, max_q = -1, distinct = -1;
   std::uint32_t off = 0;  ///< record byte offset of Σx (or the DistinctSet*), then n, Σx²
   std::uint32_t min_off = 0, max_off = 0;  ///< record byte offsets of the MonoQs
