@@ -178,6 +178,8 @@ class Engine {
   const Rollups& rollups() const noexcept;
   LatencySummary score_latency() const noexcept;  ///< per score() call
   LatencySummary batch_latency() const noexcept;  ///< per process() batch
+  /// Empties both latency histograms (e.g. at the start of each metrics interval).
+  void reset_latency() noexcept;
   /// Approximate bytes held by the feature store, flags and dictionary.
   std::size_t memory_bytes() const noexcept;
 

@@ -12,7 +12,7 @@ namespace vigil {
 
 std::string_view default_config_json() noexcept {
   return R"json({
-  "version": "default-2",
+  "version": "default-2+trained",
   "lateness": "10m",
   "late_policy": "accept_as_arrival",
   "features": [

@@ -526,6 +526,10 @@ const EngineCounters& Engine::counters() const noexcept {
 const Rollups& Engine::rollups() const noexcept { return impl_->rollups; }
 LatencySummary Engine::score_latency() const noexcept { return impl_->score_latency.summary(); }
 LatencySummary Engine::batch_latency() const noexcept { return impl_->batch_latency.summary(); }
+void Engine::reset_latency() noexcept {
+  impl_->score_latency = {};
+  impl_->batch_latency = {};
+}
 std::size_t Engine::memory_bytes() const noexcept {
   return impl_->store.stats().bytes() + impl_->flags.memory_bytes() + impl_->dict.memory_bytes();
 }
