@@ -641,7 +641,10 @@ std::uint32_t FeatureStore::Impl::new_key(Group& g, std::uint64_t key, std::uint
     g.free_slots.pop_back();
   } else {
     slot = g.n_slots++;
-    g.recs.resize(std::size_t{g.n_slots} * (g.rec_bytes / 8));
+    // Grow by 1/4 rather than the vector's 2x: records are most of a key's bytes.
+    const std::size_t words = std::size_t{g.n_slots} * (g.rec_bytes / 8);
+    if (words > g.recs.capacity()) g.recs.reserve(words + words / 4 + 64);
+    g.recs.resize(words);
     if (!g.buckets.empty()) g.bucket_data.resize(g.n_slots);
   }
   std::memset(g.rec(slot), 0, g.rec_bytes);
