@@ -163,6 +163,11 @@ class FlagSet {
 
  private:
   friend class Scorer;
+  // probe() with the filter of `arch` (the scorer's own, so that pinning an arch pins the
+  // join too) that also writes reasons[i] for each hit row i: the map lookup that confirms a
+  // hit yields its reason, so nothing is looked up twice.
+  void probe(const TransactionBatch& batch, Field field, std::span<std::uint8_t> hits,
+             StrId* reasons, ScoreArch arch) const;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

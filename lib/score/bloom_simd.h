@@ -12,15 +12,16 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "score/flag_hash.h"
 #include "score/program.h"
 
 namespace vigil::score {
 namespace {
 
 #if defined(__AVX2__)
-inline void bloom_probe_simd(const std::uint32_t* blocks, std::uint64_t block_mask,
-                             const std::uint64_t* hashes, std::size_t n,
-                             std::uint8_t* out) noexcept {
+inline void bloom_probe_hashes(const std::uint32_t* blocks, std::uint64_t block_mask,
+                               const std::uint64_t* hashes, std::size_t n,
+                               std::uint8_t* out) noexcept {
   const __m256i salt = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kBloomSalt));
   const __m256i one = _mm256_set1_epi32(1);
   for (std::size_t i = 0; i < n; ++i) {
@@ -43,9 +44,9 @@ inline __m128i pow2_epi32(__m128i s) noexcept {
   return _mm_cvttps_epi32(f);
 }
 
-inline void bloom_probe_simd(const std::uint32_t* blocks, std::uint64_t block_mask,
-                             const std::uint64_t* hashes, std::size_t n,
-                             std::uint8_t* out) noexcept {
+inline void bloom_probe_hashes(const std::uint32_t* blocks, std::uint64_t block_mask,
+                               const std::uint64_t* hashes, std::size_t n,
+                               std::uint8_t* out) noexcept {
   const __m128i salt_lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kBloomSalt));
   const __m128i salt_hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kBloomSalt + 4));
   for (std::size_t i = 0; i < n; ++i) {
@@ -61,6 +62,20 @@ inline void bloom_probe_simd(const std::uint32_t* blocks, std::uint64_t block_ma
   }
 }
 #endif
+
+// Hashes a run of keys (a plain loop the compiler vectorizes under the unit's flags: AVX-512DQ
+// has a 64-bit multiply), then probes the filter with them.
+inline void bloom_probe_simd(const std::uint32_t* blocks, std::uint64_t block_mask,
+                             const std::uint64_t* keys, std::uint64_t seed, std::size_t n,
+                             std::uint8_t* out) noexcept {
+  constexpr std::size_t kRun = 128;
+  alignas(64) std::uint64_t hashes[kRun];
+  for (std::size_t base = 0; base < n; base += kRun) {
+    const std::size_t m = n - base < kRun ? n - base : kRun;
+    for (std::size_t i = 0; i < m; ++i) hashes[i] = flag_hash(seed, keys[base + i]);
+    bloom_probe_hashes(blocks, block_mask, hashes, m, out + base);
+  }
+}
 
 }  // namespace
 }  // namespace vigil::score

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <limits>
 
+#include "score/flag_hash.h"
 #include "score/program.h"
 
 namespace vigil::score {
@@ -387,14 +388,13 @@ class Evaluator {
   const EvalArgs& args_;
 };
 
-// The split-block Bloom filter probe (kBloomSalt in program.h). The 8 multiply-shift lanes
-// are independent, so the compiler maps them onto one 256-bit (or two 128-bit) registers
-// under each arch's flags.
+// The split-block Bloom filter probe (kBloomSalt in program.h) of n keys of one field (seed):
+// the scalar reference the per-arch probes of bloom_simd.h must match.
 inline void bloom_probe_impl(const std::uint32_t* blocks, std::uint64_t block_mask,
-                             const std::uint64_t* hashes, std::size_t n,
+                             const std::uint64_t* keys, std::uint64_t seed, std::size_t n,
                              std::uint8_t* out) noexcept {
   for (std::size_t i = 0; i < n; ++i) {
-    const std::uint64_t h = hashes[i];
+    const std::uint64_t h = flag_hash(seed, keys[i]);
     const std::uint32_t* block = blocks + ((h >> 32) & block_mask) * 8;
     const auto key = static_cast<std::uint32_t>(h);
     std::uint32_t missing = 0;

@@ -11,8 +11,9 @@ void eval_scalar(const ProgramView& program, const EvalArgs& args) noexcept {
 }
 
 void bloom_probe_scalar(const std::uint32_t* blocks, std::uint64_t block_mask,
-                        const std::uint64_t* hashes, std::size_t n, std::uint8_t* out) noexcept {
-  bloom_probe_impl(blocks, block_mask, hashes, n, out);
+                        const std::uint64_t* keys, std::uint64_t seed, std::size_t n,
+                        std::uint8_t* out) noexcept {
+  bloom_probe_impl(blocks, block_mask, keys, seed, n, out);
 }
 
 }  // namespace vigil::score

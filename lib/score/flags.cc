@@ -18,6 +18,7 @@
 
 #include "model/binary_io.h"
 #include "score/dispatch.h"
+#include "score/flag_hash.h"
 #include "vigil/score.h"
 
 namespace vigil {
@@ -39,16 +40,8 @@ struct FlagEntry {
   StrId reason = kNoStr;
 };
 
-// murmur3's fmix64 over the key and its field: the filter needs well-spread high bits (block)
-// and low bits (bit pattern).
 std::uint64_t flag_hash(std::uint8_t field, std::uint64_t key) noexcept {
-  std::uint64_t h = key ^ (static_cast<std::uint64_t>(field + 1) * 0x9E3779B97F4A7C15ULL);
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ULL;
-  h ^= h >> 33;
-  return h;
+  return score::flag_hash(score::flag_seed(field), key);
 }
 
 constexpr std::array<char, 4> kMagic = {'V', 'F', 'L', 'G'};
@@ -65,7 +58,6 @@ struct FlagSet::Impl {
   std::vector<std::uint32_t> blocks = std::vector<std::uint32_t>(kMinBlocks * 8, 0);
   std::uint64_t block_mask = kMinBlocks - 1;
   std::size_t stale = 0;  // keys whose bits are in the filter but not in the map
-  score::BloomFn bloom = score::bloom_function(score::best_arch());
 
   void set_bits(std::uint64_t h) noexcept {
     std::uint32_t* block = blocks.data() + ((h >> 32) & block_mask) * 8;
@@ -152,36 +144,53 @@ Status FlagSet::add(const FlagSpec& spec, Dictionary& dict) {
 
 void FlagSet::probe(const TransactionBatch& batch, Field field,
                     std::span<std::uint8_t> hits) const {
+  probe(batch, field, hits, nullptr, score::best_arch());
+}
+
+void FlagSet::probe(const TransactionBatch& batch, Field field, std::span<std::uint8_t> hits,
+                    StrId* reasons, ScoreArch arch) const {
   const std::size_t n = std::min(batch.size(), hits.size());
   if (impl_->per_field[static_cast<std::size_t>(field)] == 0 || !is_key_field(field)) {
     std::fill(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(n), std::uint8_t{0});
     return;
   }
   const auto f = static_cast<std::uint8_t>(field);
-  // Hash a chunk of keys (one column read, no per-row switch), probe the filter for all of
-  // them, then confirm only the passes in the map.
-  alignas(64) std::uint64_t hashes[kProbeChunk];
+  const score::BloomFn bloom = score::bloom_function(arch);
+  // The filter hashes and probes a column of keys at a time in the arch's registers; only its
+  // passes are confirmed in the map (one lookup, which also yields the reason).
+  alignas(64) std::uint64_t wide[kProbeChunk];
   for (std::size_t base = 0; base < n; base += kProbeChunk) {
     const std::size_t m = std::min(kProbeChunk, n - base);
+    const std::uint64_t* keys = wide;
+    const std::uint32_t* narrow = nullptr;
     switch (field) {
-      case Field::kCcNum:
-        for (std::size_t i = 0; i < m; ++i) hashes[i] = flag_hash(f, batch.cc_num[base + i]);
-        break;
-      case Field::kZip:
-        for (std::size_t i = 0; i < m; ++i) hashes[i] = flag_hash(f, batch.zip[base + i]);
-        break;
+      case Field::kCcNum: keys = batch.cc_num.data() + base; break;
+      case Field::kZip: narrow = batch.zip.data(); break;
+      case Field::kMerchant: narrow = batch.merchant.data(); break;
+      case Field::kCategory: narrow = batch.category.data(); break;
+      case Field::kState: narrow = batch.state.data(); break;
+      case Field::kCity: narrow = batch.city.data(); break;
+      case Field::kJob: narrow = batch.job.data(); break;
+      case Field::kFirst: narrow = batch.first.data(); break;
+      case Field::kLast: narrow = batch.last.data(); break;
+      case Field::kStreet: narrow = batch.street.data(); break;
       default:
-        for (std::size_t i = 0; i < m; ++i) hashes[i] = flag_hash(f, batch.key(field, base + i));
+        for (std::size_t i = 0; i < m; ++i) wide[i] = batch.key(field, base + i);
         break;
     }
+    if (narrow != nullptr) {
+      for (std::size_t i = 0; i < m; ++i) wide[i] = narrow[base + i];
+    }
     std::uint8_t* out = hits.data() + base;
-    impl_->bloom(impl_->blocks.data(), impl_->block_mask, hashes, m, out);
+    bloom(impl_->blocks.data(), impl_->block_mask, keys, score::flag_seed(f), m, out);
     for (std::size_t i = 0; i < m; ++i) {
       if (out[i] == 0) continue;
       const std::size_t row = base + i;
-      auto it = impl_->flags.find(FlagKey{f, batch.key(field, row)});
+      auto it = impl_->flags.find(FlagKey{f, keys[i]});
       const Micros t = batch.time[row];
-      out[i] = it != impl_->flags.end() && it->second.from <= t && t < it->second.until ? 1 : 0;
+      const bool hit = it != impl_->flags.end() && it->second.from <= t && t < it->second.until;
+      out[i] = hit ? 1 : 0;
+      if (hit && reasons != nullptr) reasons[row] = it->second.reason;
     }
   }
 }

@@ -133,16 +133,21 @@ void eval_avx512(const ProgramView& program, const EvalArgs& args) noexcept;
 inline constexpr std::uint32_t kBloomSalt[8] = {0x47b6137bU, 0x44974d91U, 0x8824ad5bU, 0xa2b7289dU,
                                                 0x705495c7U, 0x2df1424bU, 0x9efc4947U, 0x5c6bfb31U};
 
-/// Blocked Bloom filter probe: for each of n hashes, out[i] = 1 when all 8 bits of its block
-/// pattern are set (may be a false positive), else 0. Vectorized per instruction set.
+/// Blocked Bloom filter probe: for each of n keys of one field, hashed with the field's seed
+/// (flag_hash.h), out[i] = 1 when all 8 bits of its block pattern are set (may be a false
+/// positive), else 0. Vectorized per instruction set, hashing included.
 void bloom_probe_scalar(const std::uint32_t* blocks, std::uint64_t block_mask,
-                        const std::uint64_t* hashes, std::size_t n, std::uint8_t* out) noexcept;
+                        const std::uint64_t* keys, std::uint64_t seed, std::size_t n,
+                        std::uint8_t* out) noexcept;
 void bloom_probe_sse42(const std::uint32_t* blocks, std::uint64_t block_mask,
-                       const std::uint64_t* hashes, std::size_t n, std::uint8_t* out) noexcept;
+                       const std::uint64_t* keys, std::uint64_t seed, std::size_t n,
+                       std::uint8_t* out) noexcept;
 void bloom_probe_avx2(const std::uint32_t* blocks, std::uint64_t block_mask,
-                      const std::uint64_t* hashes, std::size_t n, std::uint8_t* out) noexcept;
+                      const std::uint64_t* keys, std::uint64_t seed, std::size_t n,
+                      std::uint8_t* out) noexcept;
 void bloom_probe_avx512(const std::uint32_t* blocks, std::uint64_t block_mask,
-                        const std::uint64_t* hashes, std::size_t n, std::uint8_t* out) noexcept;
+                        const std::uint64_t* keys, std::uint64_t seed, std::size_t n,
+                        std::uint8_t* out) noexcept;
 
 /// The scalar semantics every evaluator must match bit for bit (also used for folding).
 double apply_numeric(Op op, double a, double b) noexcept;

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <numeric>
 
@@ -48,6 +49,7 @@ struct ScoreScratch::Impl {
   std::vector<std::uint64_t> mask_regs;
   std::array<std::vector<std::uint64_t>, kFieldCount> flag_bits;
   std::vector<std::uint8_t> hits;
+  std::vector<StrId> hit_reasons;
   std::vector<double> rule_sum;
   std::vector<const double*> features;
   std::vector<FlagHit> flag_hits;
@@ -309,7 +311,8 @@ void Scorer::Impl::run(const score::CompiledProgram& prog, const TransactionBatc
 
   // Flagged-entity join: every key field the program tests or the flag set holds.
   std::array<const std::uint64_t*, kFieldCount> flag_ptrs{};
-  sc.hits.resize(n);
+  sc.hits.assign((n + 7) / 8 * 8, 0);
+  if (sc.hit_reasons.size() < n) sc.hit_reasons.resize(n);
   for (std::size_t f = 0; f < kFieldCount; ++f) {
     const Field field = static_cast<Field>(f);
     const bool used =
@@ -319,12 +322,17 @@ void Scorer::Impl::run(const score::CompiledProgram& prog, const TransactionBatc
     bits.assign(words, 0);
     flag_ptrs[f] = bits.data();
     if (flags.size(field) == 0) continue;
-    flags.probe(batch, field, sc.hits);
-    for (std::size_t i = 0; i < n; ++i) {
-      if (sc.hits[i] == 0) continue;
-      bits[i / 64] |= std::uint64_t{1} << (i % 64);
-      const StrId reason = flags.find(field, batch.key(field, i), batch.time[i]).value_or(kNoStr);
-      sc.flag_hits.push_back({static_cast<std::uint32_t>(i), field, reason});
+    flags.probe(batch, field, sc.hits, sc.hit_reasons.data(), s.arch);
+    // Hits are rare: skip 8 rows at a time while none of them is one.
+    for (std::size_t i0 = 0; i0 < n; i0 += 8) {
+      std::uint64_t eight = 0;
+      std::memcpy(&eight, sc.hits.data() + i0, 8);  // hits is padded to a multiple of 8
+      if (eight == 0) continue;
+      for (std::size_t i = i0; i < std::min(n, i0 + 8); ++i) {
+        if (sc.hits[i] == 0) continue;
+        bits[i / 64] |= std::uint64_t{1} << (i % 64);
+        sc.flag_hits.push_back({static_cast<std::uint32_t>(i), field, sc.hit_reasons[i]});
+      }
     }
   }
   std::sort(sc.flag_hits.begin(), sc.flag_hits.end(), [](const FlagHit& a, const FlagHit& b) {

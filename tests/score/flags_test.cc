@@ -3,6 +3,9 @@
 #include <random>
 #include <sstream>
 
+#include "score/dispatch.h"
+#include "score/program.h"
+#include "score_test_util.h"
 #include "vigil/score.h"
 
 using namespace vigil;  // NOLINT: test file
@@ -120,4 +123,106 @@ TEST_CASE("flag snapshots are byte-stable and restore exactly", "[score]") {
   std::istringstream bad(bytes);
   CHECK_FALSE(c.restore(bad).ok());
   CHECK(c.size() == 100);  // unchanged
+}
+
+TEST_CASE("every arch's Bloom probe == the scalar probe, every tail", "[score][simd]") {
+  std::mt19937_64 rng(4242);
+  for (int round = 0; round < 6; ++round) {
+    // Filters from sparse to nearly full, so that both outcomes are common.
+    const std::size_t blocks_n = std::size_t{64} << (round % 3);
+    std::vector<std::uint32_t> blocks(blocks_n * 8);
+    for (auto& w : blocks) {
+      w = static_cast<std::uint32_t>(rng());
+      for (int k = 0; k < 1 + round / 2; ++k) w |= static_cast<std::uint32_t>(rng());
+    }
+    constexpr std::size_t kN = 300;
+    std::vector<std::uint64_t> keys(kN);
+    for (auto& k : keys) k = rng() >> (rng() % 64);  // small and large keys
+    const std::uint64_t seed = rng();
+    std::vector<std::uint8_t> want(kN);
+    score::bloom_probe_scalar(blocks.data(), blocks_n - 1, keys.data(), seed, kN, want.data());
+    std::size_t passes = 0;
+    for (auto w : want) passes += w;
+    CHECK(passes > 0);
+    CHECK(passes < kN);
+    for (ScoreArch a : available_score_archs()) {
+      INFO(score_arch_name(a) << " round " << round);
+      const score::BloomFn probe = score::bloom_function(a);
+      for (std::size_t n = 0; n <= kN; ++n) {
+        std::vector<std::uint8_t> got(n + 1, 9);
+        probe(blocks.data(), blocks_n - 1, keys.data() + (kN - n), seed, n, got.data());
+        REQUIRE(got[n] == 9);  // nothing written past n
+        for (std::size_t i = 0; i < n; ++i) REQUIRE(got[i] == want[kN - n + i]);
+      }
+    }
+  }
+}
+
+TEST_CASE("flag join on every arch: flagged, unflagged and expired keys, every tail",
+          "[score][simd]") {
+  std::mt19937_64 rng(77);
+  Dictionary dict;
+  FlagSet flags;
+  std::vector<std::uint64_t> cards, merchants;
+  for (int i = 0; i < 3000; ++i) {
+    cards.push_back(rng());
+    merchants.push_back(1 + rng() % 100000);
+    const Micros until = i % 3 == 0 ? 400 : 1'000'000;  // a third expire mid-batch
+    REQUIRE(flags.apply(flag(cards.back(), i % 5 == 0 ? 200 : 0, until, Field::kCcNum,
+                             static_cast<StrId>(1000 + i))));
+    REQUIRE(flags.apply(
+        flag(merchants.back(), 0, until, Field::kMerchant, static_cast<StrId>(5000 + i))));
+  }
+  for (int i = 0; i < 3000; i += 4) {  // unflagged: stale bits stay in the filter
+    FlagChange u = flag(cards[i], 0);
+    u.flagged = false;
+    flags.apply(u);
+  }
+  constexpr std::size_t kRows = 600;
+  TransactionBatch batch(kRows);
+  batch.set_size(kRows);
+  for (std::size_t i = 0; i < kRows; ++i) {
+    batch.cc_num[i] = rng() % 3 == 0 ? cards[rng() % cards.size()] : rng();
+    batch.merchant[i] = static_cast<StrId>(rng() % 2 == 0 ? merchants[rng() % merchants.size()]
+                                                          : 1 + rng() % 100000);
+    batch.time[i] = static_cast<Micros>(rng() % 800);
+  }
+  Config c;
+  c.rules.push_back(score_test::rule("CARD", "flagged(cc_num)", 100));
+  c.rules.push_back(score_test::rule("MERCHANT", "flagged(merchant)", 10));
+  const auto names = score_test::feature_names();
+  FeatureMatrix features(names.size(), kRows);
+  features.set_rows(kRows);
+  auto scalar = Scorer::compile(c, names, dict, {ScoreArch::kScalar});
+  REQUIRE(scalar.ok());
+  std::vector<Decision> want(kRows);
+  std::vector<FlagHit> want_hits;
+  for (std::size_t i = 0; i < kRows; ++i) {
+    for (Field f : {Field::kCcNum, Field::kMerchant}) {
+      if (auto r = flags.find(f, batch.key(f, i), batch.time[i])) {
+        want[i].score += f == Field::kCcNum ? 100 : 10;
+        want_hits.push_back({static_cast<std::uint32_t>(i), f, *r});
+      }
+    }
+  }
+  CHECK(want_hits.size() > 50);
+  for (ScoreArch a : available_score_archs()) {
+    auto s = scalar->with_arch(a);
+    REQUIRE(s.ok());
+    INFO(s->arch_name());
+    ScoreScratch scratch;
+    std::vector<Decision> out(kRows);
+    for (std::size_t n = 0; n <= kRows; n += (a == ScoreArch::kScalar ? 5 : 1)) {
+      batch.set_size(n);
+      REQUIRE(s->score(batch, features, flags, scratch, out).ok());
+      for (std::size_t i = 0; i < n; ++i) REQUIRE(out[i].score == want[i].score);
+      std::vector<FlagHit> hits_n;
+      for (const FlagHit& h : want_hits) {
+        if (h.row < n) hits_n.push_back(h);
+      }
+      const auto got = scratch.flagged_hits();
+      REQUIRE(std::vector<FlagHit>(got.begin(), got.end()) == hits_n);
+    }
+    batch.set_size(kRows);
+  }
 }

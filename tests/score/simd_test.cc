@@ -6,6 +6,8 @@
 #include <cmath>
 #include <random>
 
+#include "score/cpu_features.h"
+#include "score/dispatch.h"
 #include "score/parser.h"
 #include "score/program.h"
 #include "score_test_util.h"
@@ -418,4 +420,34 @@ TEST_CASE("random model terms: every arch == scalar, values == AST interpreter",
       w.batch.set_size(kRows);
     }
   }
+}
+
+TEST_CASE("an arch is available only when the CPU has every extension its unit is built with",
+          "[score][simd]") {
+  const std::uint64_t cpu = score::cpu_features();
+  auto has = [&](std::uint64_t need) { return (cpu & need) == need; };
+  // What sources.cmake compiles each unit with, as the units report it.
+  const std::uint64_t sse42 = score::target_features(ScoreArch::kSse42);
+  const std::uint64_t avx2 = score::target_features(ScoreArch::kAvx2);
+  const std::uint64_t avx512 = score::target_features(ScoreArch::kAvx512);
+  CHECK((sse42 & score::kCpuSse42) != 0);
+  CHECK((sse42 & score::kCpuPopcnt) != 0);  // GCC's -msse4.2 implies it
+  CHECK((sse42 & score::kCpuAvx) == 0);
+  CHECK((avx2 & (score::kCpuAvx | score::kCpuAvx2)) == (score::kCpuAvx | score::kCpuAvx2));
+  CHECK((avx2 & score::kCpuAvx512F) == 0);
+  if (avx512 != 0) {
+    const std::uint64_t all = score::kCpuAvx512F | score::kCpuAvx512Dq | score::kCpuAvx512Bw |
+                              score::kCpuAvx512Vl | score::kCpuAvx512Cd;
+    CHECK((avx512 & all) == all);
+  }
+  for (ScoreArch a : {ScoreArch::kSse42, ScoreArch::kAvx2, ScoreArch::kAvx512}) {
+    const std::uint64_t need = score::target_features(a);
+    INFO(score_arch_name(a));
+    if (a == ScoreArch::kAvx512 && need == 0) continue;  // not in this build
+    CHECK(score::arch_available(a) == has(need));
+  }
+  const auto archs = available_score_archs();
+  REQUIRE(!archs.empty());
+  CHECK(archs.front() == ScoreArch::kScalar);
+  CHECK(score::best_arch() == archs.back());
 }
