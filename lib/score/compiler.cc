@@ -351,6 +351,7 @@ std::string_view op_name(Op op) noexcept {
     case Op::kAbs: return "abs";
     case Op::kLog1p: return "log1p";
     case Op::kNanToZero: return "nan_to_zero";
+    case Op::kScaleNz: return "scale_nz";
     case Op::kMaskToNum: return "mask_to_num";
     case Op::kLt: return "lt";
     case Op::kLe: return "le";
@@ -419,6 +420,51 @@ CompiledProgram emit(Graph& g, std::span<const Sink> sinks, std::size_t rules,
   auto is_compare = [&](std::int32_t id) {
     return nodes[id].kind == Kind::kOp && nodes[id].op >= Op::kLt && nodes[id].op <= Op::kNe;
   };
+  auto is_const = [&](std::int32_t id) { return id >= 0 && nodes[id].kind == Kind::kConst; };
+  auto is_op = [&](std::int32_t id, Op op) {
+    return id >= 0 && nodes[id].kind == Kind::kOp && nodes[id].op == op;
+  };
+  // Arithmetic read only by one comparison runs inside it, in registers (`amt > 3 * avg`
+  // loads amt and avg and never stores 3 * avg). The comparison gets it on the right,
+  // flipped if needed (a op b ⇔ b flip(op) a), with a non-constant left.
+  std::vector<std::int32_t> fused_arith(n, -1);  // comparison → the arithmetic node it runs
+  std::vector<bool> flipped(n, false);           // comparison evaluated as b flip(op) a
+  std::vector<bool> inlined(n, false);           // arithmetic node run by its reader
+  for (std::size_t id = 0; id < n; ++id) {
+    const Node& x = nodes[id];
+    if (!live[id] || !is_compare(static_cast<std::int32_t>(id))) continue;
+    auto fusable = [&](std::int32_t c) {
+      return readers[c] == 1 &&
+             (is_op(c, Op::kAdd) || is_op(c, Op::kSub) || is_op(c, Op::kMul) || is_op(c, Op::kDiv));
+    };
+    if (x.a != x.b && fusable(x.b) && !is_const(x.a)) {
+      fused_arith[id] = x.b;
+    } else if (x.a != x.b && fusable(x.a) && !is_const(x.b)) {
+      fused_arith[id] = x.a;
+      flipped[id] = true;
+    } else {
+      continue;
+    }
+    inlined[fused_arith[id]] = true;
+  }
+  // A model term's nan_to_zero((x − mean) · k) as one kScaleNz instruction.
+  std::vector<std::array<std::int32_t, 3>> scale(n, {-1, -1, -1});  // x, k, mean
+  for (std::size_t id = 0; id < n; ++id) {
+    const Node& x = nodes[id];
+    if (!live[id] || x.kind != Kind::kOp || x.op != Op::kNanToZero) continue;
+    const std::int32_t m = x.a;
+    if (!is_op(m, Op::kMul) || readers[m] != 1 || inlined[m] || !is_const(nodes[m].b)) continue;
+    std::int32_t src = nodes[m].a, mean = -1;
+    if (is_op(src, Op::kSub) && readers[src] == 1 && !inlined[src] && is_const(nodes[src].b) &&
+        !is_const(nodes[src].a)) {
+      mean = nodes[src].b;
+      inlined[src] = true;
+      src = nodes[src].a;
+    }
+    if (is_const(src)) continue;  // folded already; kept for safety
+    inlined[m] = true;
+    scale[id] = {src, nodes[m].b, mean};
+  }
   std::vector<std::int32_t> fused_cmp(n, -1);  // And node → the comparison it runs
   std::vector<bool> fused(n, false);           // comparison run by its And
   for (std::size_t id = 0; id < n; ++id) {
@@ -435,13 +481,26 @@ CompiledProgram emit(Graph& g, std::span<const Sink> sinks, std::size_t rules,
   // The nodes an instruction reads: its operands, or for a fused And the comparison's
   // operands and the other mask.
   auto reads = [&](std::size_t id) {
-    std::array<std::int32_t, 3> r{-1, -1, -1};
+    std::array<std::int32_t, 4> r{-1, -1, -1, -1};
     const Node& x = nodes[id];
     if (x.kind != Kind::kOp) return r;
-    if (const std::int32_t c = fused_cmp[id]; c >= 0) {
-      r = {nodes[c].a, nodes[c].b, c == x.a ? x.b : x.a};
+    const std::int32_t c = fused_cmp[id] >= 0 ? fused_cmp[id]
+                           : is_compare(static_cast<std::int32_t>(id))
+                               ? static_cast<std::int32_t>(id)
+                               : -1;
+    if (scale[id][0] >= 0) {
+      r[0] = scale[id][0];
+    } else if (c >= 0 && fused_arith[c] >= 0) {
+      const Node& ar = nodes[fused_arith[c]];
+      r = {flipped[c] ? nodes[c].b : nodes[c].a, ar.a, ar.b, -1};
+    } else if (c >= 0) {
+      r = {nodes[c].a, nodes[c].b, -1, -1};
     } else {
-      r = {x.a, x.b, -1};
+      r = {x.a, x.b, -1, -1};
+    }
+    if (fused_cmp[id] >= 0) r[3] = c == x.a ? x.b : x.a;
+    for (auto& o : r) {
+      if (is_const(o)) o = -1;
     }
     for (std::size_t i = 1; i < r.size(); ++i) {
       for (std::size_t j = 0; j < i; ++j) r[i] = r[i] == r[j] ? -1 : r[i];
@@ -450,7 +509,7 @@ CompiledProgram emit(Graph& g, std::span<const Sink> sinks, std::size_t rules,
   };
   std::vector<std::int32_t> last_use(n, -1);
   for (std::size_t id = 0; id < n; ++id) {
-    if (!live[id] || fused[id]) continue;
+    if (!live[id] || fused[id] || inlined[id]) continue;
     for (std::int32_t o : reads(id)) {
       if (o >= 0) last_use[o] = static_cast<std::int32_t>(id);
     }
@@ -503,7 +562,7 @@ CompiledProgram emit(Graph& g, std::span<const Sink> sinks, std::size_t rules,
   for (std::size_t id = 0; id < n; ++id) {
     const Node& x = nodes[id];
     const bool root_const = x.kind == Kind::kMaskConst && last_use[id] == kEnd;
-    if (!live[id] || fused[id] || (x.kind != Kind::kOp && !root_const)) continue;
+    if (!live[id] || fused[id] || inlined[id] || (x.kind != Kind::kOp && !root_const)) continue;
     const std::int32_t fc = fused_cmp[id];
     Instr in;
     in.op = root_const ? Op::kMaskConst : x.op;
@@ -512,11 +571,40 @@ CompiledProgram emit(Graph& g, std::span<const Sink> sinks, std::size_t rules,
     in.aux = x.aux;
     in.count = x.count;
     if (root_const) in.a.imm = static_cast<double>(x.imm_bits);
-    if (fc >= 0) {
-      in.op = nodes[fc].op;
-      in.a = operand(nodes[fc].a);
-      in.b = operand(nodes[fc].b);
-      in.mask = reg[fc == x.a ? x.b : x.a];
+    const std::int32_t cmp = fc >= 0 ? fc
+                             : is_compare(static_cast<std::int32_t>(id))
+                                 ? static_cast<std::int32_t>(id)
+                                 : -1;
+    std::string args_text;  // listing
+    if (cmp >= 0) {
+      const Node& c = nodes[cmp];
+      in.op = flipped[cmp] ? flip(c.op) : c.op;
+      const std::int32_t left = flipped[cmp] ? c.b : c.a;
+      in.a = operand(left);
+      if (const std::int32_t ar = fused_arith[cmp]; ar >= 0) {
+        in.fused = true;
+        in.fop = nodes[ar].op;
+        in.b = operand(nodes[ar].a);
+        in.c = operand(nodes[ar].b);
+        args_text = cat(name(left), ", (", op_name(in.fop), " ", name(nodes[ar].a), ", ",
+                        name(nodes[ar].b), ")");
+      } else {
+        in.b = operand(c.b);
+        args_text = cat(name(c.a), ", ", name(c.b));
+      }
+      if (fc >= 0) {
+        in.mask = reg[fc == x.a ? x.b : x.a];
+        append(&args_text, " & ", name(fc == x.a ? x.b : x.a));
+      }
+    } else if (scale[id][0] >= 0) {
+      in.op = Op::kScaleNz;
+      in.a = operand(scale[id][0]);
+      in.b = operand(scale[id][1]);
+      args_text = cat(name(scale[id][0]), ", ", name(scale[id][1]));
+      if (scale[id][2] >= 0) {
+        in.c = operand(scale[id][2]);
+        append(&args_text, ", ", name(scale[id][2]));
+      }
     } else if (x.kind == Kind::kOp) {
       if (x.a >= 0) in.a = operand(x.a);
       if (x.b >= 0) in.b = operand(x.b);
@@ -553,9 +641,8 @@ CompiledProgram emit(Graph& g, std::span<const Sink> sinks, std::size_t rules,
       case Op::kFlagged: append(&line, " ", field_name(static_cast<Field>(in.field))); break;
       case Op::kMaskConst: append(&line, " ", in.a.imm != 0 ? "true" : "false"); break;
       default:
-        if (fc >= 0) {
-          append(&line, " ", name(nodes[fc].a), ", ", name(nodes[fc].b), " & ",
-                 name(fc == x.a ? x.b : x.a));
+        if (!args_text.empty()) {
+          append(&line, " ", args_text);
           break;
         }
         if (x.a >= 0) append(&line, " ", name(x.a));

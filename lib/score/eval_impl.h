@@ -184,29 +184,95 @@ class Evaluator {
     }
   }
 
-  // Compilation puts a constant operand of a comparison on the right.
-  template <std::size_t N, class F>
-  void compare(const Instr& in, std::size_t base, std::size_t len_dyn, F f) const noexcept {
+  // Operand readers of a comparison, all inlined into its loop: a column, a constant, or a
+  // fused arithmetic node over two of those (so `amt > 3 * avg` never stores 3 * avg).
+  struct Load {
+    const double* p;
+    num operator()(std::size_t i) const noexcept { return V::load(p + i); }
+  };
+  struct Splat {
+    num v;
+    num operator()(std::size_t) const noexcept { return v; }
+  };
+  template <class F, class X, class Y>
+  struct Arith {
+    F f;
+    X x;
+    Y y;
+    num operator()(std::size_t i) const noexcept { return f(x(i), y(i)); }
+  };
+
+  template <std::size_t N, class F, class GA, class GB>
+  void compare_with(const Instr& in, std::size_t len_dyn, F f, GA ga, GB gb) const noexcept {
     const std::size_t len = N ? N : len_dyn;
     std::uint64_t* d = mreg(in.dst);
-    const double* a = src(in.a, base);
+    const std::uint64_t* m = in.mask != kNoMask ? mreg(in.mask) : nullptr;
     for (std::size_t w = 0; w * 64 < len; ++w) {
       const std::size_t end = std::min<std::size_t>(64, len - w * 64);
-      const double* aw = a + w * 64;
       std::uint64_t bits = 0;
-      if (in.b.src == Src::kConst) {
-        const num b = V::broadcast(in.b.imm);
-        for (std::size_t j = 0; j < end; j += W) bits |= V::bits(f(V::load(aw + j), b)) << j;
-      } else {
-        const double* bw = src(in.b, base) + w * 64;
-        for (std::size_t j = 0; j < end; j += W) {
-          bits |= V::bits(f(V::load(aw + j), V::load(bw + j))) << j;
-        }
+      for (std::size_t j = 0; j < end; j += W) {
+        bits |= V::bits(f(ga(w * 64 + j), gb(w * 64 + j))) << j;
       }
       // A fused `cmp && m`: the other operand's word is read before d[w] is written (the
       // destination may be that register).
-      if (in.mask != kNoMask) bits &= mreg(in.mask)[w];
+      if (m != nullptr) bits &= m[w];
       d[w] = bits;
+    }
+  }
+
+  // Calls k with the reader of the fused right operand fop(b, c) (never both constants: those
+  // fold at compile time).
+  template <class Kont>
+  void with_fused(const Instr& in, std::size_t base, Kont k) const noexcept {
+    auto shapes = [&](auto f) {
+      if (in.b.src == Src::kConst) {
+        return k(Arith<decltype(f), Splat, Load>{f, Splat{V::broadcast(in.b.imm)},
+                                                 Load{src(in.c, base)}});
+      }
+      if (in.c.src == Src::kConst) {
+        return k(Arith<decltype(f), Load, Splat>{f, Load{src(in.b, base)},
+                                                 Splat{V::broadcast(in.c.imm)}});
+      }
+      return k(Arith<decltype(f), Load, Load>{f, Load{src(in.b, base)}, Load{src(in.c, base)}});
+    };
+    switch (in.fop) {
+      case Op::kSub: return shapes([](num x, num y) { return K::sub(x, y); });
+      case Op::kMul: return shapes([](num x, num y) { return K::mul(x, y); });
+      case Op::kDiv: return shapes([](num x, num y) { return K::div(x, y); });
+      default: return shapes([](num x, num y) { return K::add(x, y); });
+    }
+  }
+
+  // Compilation puts a constant operand of a comparison on the right, and a fused arithmetic
+  // operand on the right with a non-constant left.
+  template <std::size_t N, class F>
+  void compare(const Instr& in, std::size_t base, std::size_t len, F f) const noexcept {
+    const Load a{src(in.a, base)};
+    if (in.fused) {
+      return with_fused(in, base, [&](auto gb) { compare_with<N>(in, len, f, a, gb); });
+    }
+    if (in.b.src == Src::kConst) {
+      return compare_with<N>(in, len, f, a, Splat{V::broadcast(in.b.imm)});
+    }
+    return compare_with<N>(in, len, f, a, Load{src(in.b, base)});
+  }
+
+  // nan_to_zero((a − c) · b): the same three IEEE operations as the unfused instructions.
+  template <std::size_t N>
+  void scale_nz(const Instr& in, std::size_t base, std::size_t len_dyn) const noexcept {
+    const std::size_t len = N ? N : len_dyn;
+    const double* a = src(in.a, base);
+    double* d = nreg(in.dst);
+    const num k = V::broadcast(in.b.imm);
+    if (in.c.src == Src::kConst) {
+      const num mean = V::broadcast(in.c.imm);
+      for (std::size_t i = 0; i < len; i += W) {
+        V::store(d + i, K::nan_to_zero(K::mul(K::sub(V::load(a + i), mean), k)));
+      }
+    } else {
+      for (std::size_t i = 0; i < len; i += W) {
+        V::store(d + i, K::nan_to_zero(K::mul(V::load(a + i), k)));
+      }
     }
   }
 
@@ -314,6 +380,7 @@ class Evaluator {
       case Op::kAbs: return unary<N>(in, base, len, K::abs);
       case Op::kLog1p: return unary<N>(in, base, len, K::log1p);
       case Op::kNanToZero: return unary<N>(in, base, len, K::nan_to_zero);
+      case Op::kScaleNz: return scale_nz<N>(in, base, len);
       case Op::kMaskToNum: {
         const std::uint64_t* a = mreg(in.a.index);
         double* d = nreg(in.dst);

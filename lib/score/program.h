@@ -38,6 +38,9 @@ enum class Op : std::uint8_t {
   kAbs,
   kLog1p,
   kNanToZero,
+  // numeric → numeric: nan_to_zero((a − c) · b) with b, c constants (c absent: a · b), one
+  // model term's contribution in one pass (the sub, mul and nan_to_zero it fuses)
+  kScaleNz,
   // mask → numeric (1 where set, 0 elsewhere)
   kMaskToNum,
   // numeric × numeric → mask (every comparison with NaN is false, != included)
@@ -85,8 +88,13 @@ struct Instr {
   Op op = Op::kAdd;
   std::uint8_t field = 0;  // vigil::Field of string / flag ops
   std::uint8_t field2 = 0;
+  // Comparisons: when set, the right operand is fop(b, c), an arithmetic node with no other
+  // reader computed in registers where the comparison reads it (never stored).
+  bool fused = false;
+  Op fop = Op::kAdd;
   std::uint32_t dst = 0;         // destination register (numeric or mask by op)
   Operand a, b;                  // numeric operands, or mask registers in a.index / b.index
+  Operand c;                     // fused: fop's second operand; kScaleNz: the mean
   std::uint32_t aux = 0;         // rule index, string id, or offset into ids
   std::uint32_t count = 0;       // number of ids for kStrIn
   std::uint32_t mask = kNoMask;  // comparisons: mask register the result is ANDed with

@@ -390,3 +390,59 @@ TEST_CASE("model term errors name the term, the column and a suggestion", "[scor
   CHECK(s.status().code() == ErrorCode::kParseError);
   CHECK(s.status().message().find("model term 'hour < 4 &&', column 12") != std::string::npos);
 }
+
+TEST_CASE("single-use arithmetic runs inside its comparison; model terms in one step",
+          "[score][simd]") {
+  Fixture f;
+  Config c;
+  c.rules.push_back(rule("SPIKE", "amt > 3 * card_amt_avg_30d && hour < 6", 100));
+  c.rules.push_back(rule("LEFT", "card_amt_avg_30d * 2 <= amt", 10));         // flipped: amt >= ...
+  c.rules.push_back(rule("SHARED", "amt - hour > 1 || amt - hour < -1", 1));  // 2 readers
+  c.rules.push_back(rule("CONST", "amt / 4 > 10", 1000));                     // left of a constant
+  c.model.kind = ModelSpec::Kind::kLogistic;
+  c.model.bias = -1;
+  c.model.scale = 10;
+  c.model.terms = {{"amt", 0.5, 20, 4}, {"hour", 0.25, 0, 2}};
+  auto s = Scorer::compile(c, kNames, f.dict, {ScoreArch::kScalar});
+  REQUIRE(s.ok());
+  const std::string dump = s->dump_program();
+  INFO(dump);
+  CHECK(count(dump, "gt amt, (mul card_amt_avg_30d, 3) & m") == 1);
+  CHECK(count(dump, "ge amt, (mul card_amt_avg_30d, 2)") == 1);
+  CHECK(count(dump, " = sub amt, hour") == 1);  // shared: computed once, stored
+  CHECK(count(dump, " = div amt, 4") == 1);     // a constant left would need a splat: not fused
+  CHECK(count(dump, "scale_nz amt, 0.125, 20") == 1);
+  CHECK(count(dump, "scale_nz hour, 0.125") == 1);
+  // Values where fused and stored arithmetic would differ if the operations were reordered or
+  // contracted, NaNs, signed zeros and infinities: every arch gives the scalar decisions.
+  f.rows(16);
+  const double amts[] = {3.0000000000000004,
+                         0.1 * 3,
+                         -0.0,
+                         kNaN,
+                         1e308,
+                         41,
+                         40,
+                         39.999999999,
+                         std::numeric_limits<double>::infinity(),
+                         7,
+                         6.000000000000001,
+                         2,
+                         0,
+                         1,
+                         -5,
+                         9};
+  for (std::size_t i = 0; i < 16; ++i) {
+    f.features.column(kAmt)[i] = amts[i];
+    f.features.column(kAvg)[i] = i % 5 == 0 ? kNaN : (i % 2 ? 1.0000000000000002 : 0.1);
+    f.features.column(kHour)[i] = static_cast<double>(i % 8);
+  }
+  const auto want = f.run(*s);
+  for (ScoreArch a : available_score_archs()) {
+    auto sa = s->with_arch(a);
+    REQUIRE(sa.ok());
+    INFO(sa->arch_name());
+    CHECK(f.run(*sa) == want);
+  }
+  CHECK(want[5].score >= 1000);  // 41 / 4 > 10
+}
