@@ -119,7 +119,7 @@ class Reader {
       skip_ws();
       JsonValue child;
       if (!value(child, depth + 1)) return false;
-      v.members.emplace_back(std::move(key), std::move(child));
+      v.members.push_back(JsonMember{std::move(key), std::move(child)});
       skip_ws();
       if (peek() == ',') {
         advance();

@@ -17,6 +17,8 @@
 
 namespace vigil::detail {
 
+struct JsonMember;
+
 struct JsonValue {
   enum class Kind : std::uint8_t { kNull, kBool, kNumber, kString, kArray, kObject };
   Kind kind = Kind::kNull;
@@ -24,21 +26,30 @@ struct JsonValue {
   double number = 0;
   std::string text;              ///< string contents (unescaped), or the number's source text
   std::vector<JsonValue> items;  ///< array elements
-  std::vector<std::pair<std::string, JsonValue>> members;  ///< object members, in order
+  std::vector<JsonMember> members;  ///< object members, in order (a vector of an incomplete
+                                    ///< type is fine since C++17; a pair of one is not)
   std::uint32_t line = 1;  ///< 1-based position of the value's first character
   std::uint32_t column = 1;
 
-  const JsonValue* find(std::string_view key) const noexcept {
-    for (const auto& [k, v] : members) {
-      if (k == key) return &v;
-    }
-    return nullptr;
-  }
+  const JsonValue* find(std::string_view key) const noexcept;
   bool is_string() const noexcept { return kind == Kind::kString; }
   bool is_number() const noexcept { return kind == Kind::kNumber; }
   bool is_object() const noexcept { return kind == Kind::kObject; }
   bool is_array() const noexcept { return kind == Kind::kArray; }
 };
+
+/// One member of an object.
+struct JsonMember {
+  std::string first;  ///< the name
+  JsonValue second;   ///< the value
+};
+
+inline const JsonValue* JsonValue::find(std::string_view key) const noexcept {
+  for (const JsonMember& m : members) {
+    if (m.first == key) return &m.second;
+  }
+  return nullptr;
+}
 
 /// "string", "number", … for messages.
 std::string_view json_kind_name(JsonValue::Kind kind) noexcept;
