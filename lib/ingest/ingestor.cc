@@ -105,7 +105,10 @@ struct Ingestor::Impl final : ingest::CdcHandler {
         batch(options.batch_capacity),
         carry_capacity(options.limits.max_record_bytes + 2),
         buffer(new char[carry_capacity + ingest::kJsonPadding]) {
-    if (options.format != Format::kCsv) json.emplace(keys, options.limits);
+    if (options.format != Format::kCsv) {
+      json = ingest::make_json_reader(ingest::default_json_arch(), keys, options.limits);
+      if (json == nullptr) throw std::bad_alloc();
+    }
     scratch.reserve(1024);
     fields.reserve(64);
   }
@@ -179,7 +182,7 @@ struct Ingestor::Impl final : ingest::CdcHandler {
   IngestSink& sink;
   ingest::KeyTable keys;
   ingest::RecordBuilder builder;
-  std::optional<ingest::JsonReader> json;
+  std::unique_ptr<ingest::JsonReader> json;
   TransactionBatch batch;
   IngestStats stats;
   ingest::Row row;

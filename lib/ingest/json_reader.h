@@ -1,19 +1,40 @@
-// simdjson On-Demand readers for one JSON record (a line): a flat object (NDJSON) or a CDC
-// envelope (DynamoDB Streams / Kinesis / Lambda batch, Debezium with or without schema/payload).
-// They only collect raw value texts into Rows; RecordBuilder gives them meaning.
+// JSON readers for one record (a line): a flat object (NDJSON) or a CDC envelope (DynamoDB
+// Streams / Kinesis / Lambda batch, Debezium with or without schema/payload). They collect raw
+// value texts into Rows; RecordBuilder gives them meaning.
+//
+// simdjson's On-Demand code is compiled for one instruction set per translation unit (its
+// "builtin" implementation follows the unit's flags), so the reader is built once per arch
+// (json_reader_<arch>.cc, each in its own namespace, flags in sources.cmake) and chosen once at
+// run time from the CPU (json_dispatch.cc). This header is arch-neutral: no simdjson types.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <optional>
-#include <string>
+#include <string_view>
 
 #include "ingest/builder.h"
 #include "ingest/row.h"
-#include "simdjson.h"
 
 namespace vigil::ingest {
 
-inline constexpr std::size_t kJsonPadding = simdjson::SIMDJSON_PADDING;
+/// Bytes simdjson may read past a document (simdjson::SIMDJSON_PADDING; checked in the units).
+inline constexpr std::size_t kJsonPadding = 64;
+
+/// The instruction sets a JSON reader is built for (simdjson's implementation names).
+enum class JsonArch : std::uint8_t {
+  kFallback,  ///< baseline x86-64 / any CPU
+  kHaswell,   ///< AVX2, BMI1/2, LZCNT, PCLMUL, POPCNT
+  kIcelake,   ///< kHaswell + AVX-512 F/DQ/CD/BW/VL/VBMI/VBMI2
+};
+/// "fallback", "haswell", "icelake".
+std::string_view json_arch_name(JsonArch arch) noexcept;
+/// True when this build has the arch's unit and this CPU (and OS) can run it.
+bool json_arch_available(JsonArch arch) noexcept;
+/// The arch readers use by default: VIGIL_FORCE_ARCH ("scalar"/"sse4.2" → fallback, "avx2" →
+/// haswell, "avx512" → icelake) when set and available, else the best available one.
+JsonArch default_json_arch() noexcept;
 
 /// One change record of a CDC stream.
 struct CdcRecord {
@@ -39,49 +60,45 @@ class CdcHandler {
 
 class JsonReader {
  public:
-  JsonReader(const KeyTable& keys, const IngestLimits& limits);
+  virtual ~JsonReader() = default;
 
   /// Reads the object in [data, data + len) (readable up to data + capacity, capacity >= len +
   /// kJsonPadding) into `row`. False with builder.error() set when the JSON is malformed, not an
   /// object, or over a limit.
-  bool read_flat(const char* data, std::size_t len, std::size_t capacity, Row& row,
-                 RecordBuilder& builder);
+  virtual bool read_flat(const char* data, std::size_t len, std::size_t capacity, Row& row,
+                         RecordBuilder& builder) = 0;
 
   /// Reads one CDC line and hands each record to `handler`. False (with builder.error() set) when
   /// the line as a whole is unreadable; records already handed over stay delivered.
-  bool read_cdc(const char* data, std::size_t len, std::size_t capacity, CdcHandler& handler,
-                RecordBuilder& builder);
+  virtual bool read_cdc(const char* data, std::size_t len, std::size_t capacity,
+                        CdcHandler& handler, RecordBuilder& builder) = 0;
 
- private:
-  bool json_error(simdjson::error_code e, std::string_view where, const char* data, std::size_t len,
-                  RecordBuilder& builder);
-  template <bool kTyped>
-  simdjson::error_code fill(simdjson::ondemand::object obj, Row& row, RecordBuilder& builder,
-                            bool& limit_hit);
-  // What an envelope object (and its payload / dynamodb members) said.
-  struct EnvelopeScan {
-    std::string_view event_name;  // DynamoDB
-    std::string_view op;          // Debezium
-    bool dynamodb = false;
-    bool debezium = false;
-    bool records = false;  // a Lambda {"Records": [...]} batch was handled
-    bool tombstone = false;
-  };
-  simdjson::error_code scan_envelope(simdjson::ondemand::object o, EnvelopeScan& scan, bool& ok,
-                                     int depth, CdcHandler& handler, RecordBuilder& builder);
-  bool finish_cdc(CdcRecord& rec, const EnvelopeScan& scan, bool ok, CdcHandler& handler,
-                  RecordBuilder& builder);
-  void reset_cdc(std::size_t index, bool in_batch) noexcept;
-  std::string_view key_of(simdjson::simdjson_result<simdjson::ondemand::field>& f);
+  /// The benchmarks' baseline, built with the same flags as the reader: plain simdjson
+  /// On-Demand iterate_many over NDJSON in [data, data + len) (readable up to len +
+  /// kJsonPadding), reading every value of every record (strings unescaped, numbers parsed as
+  /// doubles) into a checksum; `docs` counts the objects read. No validation, no Rows.
+  virtual std::uint64_t raw_checksum(const char* data, std::size_t len, std::size_t& docs) = 0;
 
-  simdjson::ondemand::parser parser_;
-  const KeyTable& keys_;
-  const IngestLimits& limits_;
-  CdcRecord cdc_;
-  std::string key_scratch_;
-  std::size_t fields_ = 0;  // members seen in the current record (limit check)
-  bool limit_hit_ = false;
-  bool key_escaped_ = false;  // the last key_of() had escapes (its view is not padded)
+  /// The arch this reader was built for.
+  virtual JsonArch arch() const noexcept = 0;
 };
+
+/// A reader for `arch` (must be json_arch_available), or nullptr when out of memory.
+std::unique_ptr<JsonReader> make_json_reader(JsonArch arch, const KeyTable& keys,
+                                             const IngestLimits& limits);
+
+// Per-arch factories and the extensions each unit was compiled with (json_reader_<arch>.cc).
+namespace fallback {
+std::unique_ptr<JsonReader> make_reader(const KeyTable& keys, const IngestLimits& limits);
+extern const std::uint64_t kTargetFeatures;
+}  // namespace fallback
+namespace haswell {
+std::unique_ptr<JsonReader> make_reader(const KeyTable& keys, const IngestLimits& limits);
+extern const std::uint64_t kTargetFeatures;
+}  // namespace haswell
+namespace icelake {
+std::unique_ptr<JsonReader> make_reader(const KeyTable& keys, const IngestLimits& limits);
+extern const std::uint64_t kTargetFeatures;
+}  // namespace icelake
 
 }  // namespace vigil::ingest

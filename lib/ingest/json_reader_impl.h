@@ -1,11 +1,23 @@
-#include "ingest/json_reader.h"
+// The JSON reader's body, compiled once per instruction set: json_reader_<arch>.cc defines
+// VIGIL_INGEST_ARCH (the namespace, so units never share a symbol) and includes this after
+// simdjson.h, whose On-Demand "builtin" implementation follows that unit's flags. Not a header
+// for anyone else to include.
+#ifndef VIGIL_INGEST_ARCH
+#error "json_reader_impl.h is included by json_reader_<arch>.cc only"
+#endif
 
 #include <cstring>
+#include <memory>
+#include <new>
 
 #include "absl/strings/str_format.h"
+#include "ingest/json_reader.h"
 #include "ingest/values.h"
+#include "simdjson.h"
 
-namespace vigil::ingest {
+static_assert(vigil::ingest::kJsonPadding == simdjson::SIMDJSON_PADDING);
+
+namespace vigil::ingest::VIGIL_INGEST_ARCH {
 namespace {
 
 namespace od = simdjson::ondemand;
@@ -98,16 +110,58 @@ bool has_trailing_content(od::document& doc) noexcept {
 
 }  // namespace
 
-JsonReader::JsonReader(const KeyTable& keys, const IngestLimits& limits)
+class Reader final : public JsonReader {
+ public:
+  Reader(const KeyTable& keys, const IngestLimits& limits);
+
+  bool read_flat(const char* data, std::size_t len, std::size_t capacity, Row& row,
+                 RecordBuilder& builder) override;
+  bool read_cdc(const char* data, std::size_t len, std::size_t capacity, CdcHandler& handler,
+                RecordBuilder& builder) override;
+  std::uint64_t raw_checksum(const char* data, std::size_t len, std::size_t& docs) override;
+  JsonArch arch() const noexcept override { return VIGIL_INGEST_ARCH_ENUM; }
+
+ private:
+  bool json_error(simdjson::error_code e, std::string_view where, const char* data, std::size_t len,
+                  RecordBuilder& builder);
+  template <bool kTyped>
+  simdjson::error_code fill(simdjson::ondemand::object obj, Row& row, RecordBuilder& builder,
+                            bool& limit_hit);
+  // What an envelope object (and its payload / dynamodb members) said.
+  struct EnvelopeScan {
+    std::string_view event_name;  // DynamoDB
+    std::string_view op;          // Debezium
+    bool dynamodb = false;
+    bool debezium = false;
+    bool records = false;  // a Lambda {"Records": [...]} batch was handled
+    bool tombstone = false;
+  };
+  simdjson::error_code scan_envelope(simdjson::ondemand::object o, EnvelopeScan& scan, bool& ok,
+                                     int depth, CdcHandler& handler, RecordBuilder& builder);
+  bool finish_cdc(CdcRecord& rec, const EnvelopeScan& scan, bool ok, CdcHandler& handler,
+                  RecordBuilder& builder);
+  void reset_cdc(std::size_t index, bool in_batch) noexcept;
+  std::string_view key_of(simdjson::simdjson_result<simdjson::ondemand::field>& f);
+
+  simdjson::ondemand::parser parser_;
+  simdjson::ondemand::parser raw_parser_;  // raw_checksum only (iterate_many sizes it itself)
+  const KeyTable& keys_;
+  const IngestLimits& limits_;
+  CdcRecord cdc_;
+  std::size_t fields_ = 0;  // members seen in the current record (limit check)
+  bool limit_hit_ = false;
+  bool key_escaped_ = false;  // the last key_of() had escapes (its view is not padded)
+};
+
+Reader::Reader(const KeyTable& keys, const IngestLimits& limits)
     : keys_(keys), limits_(limits) {
   // Size the parser for the largest record up front: no allocation once records flow.
   if (parser_.allocate(limits.max_record_bytes + kJsonPadding) != SUCCESS) {
     // Not fatal: iterate() retries the allocation and reports MEMALLOC as a reject.
   }
-  key_scratch_.reserve(64);
 }
 
-std::string_view JsonReader::key_of(simdjson::simdjson_result<od::field>& f) {
+std::string_view Reader::key_of(simdjson::simdjson_result<od::field>& f) {
   // The raw key runs to the first unescaped quote (simdjson checked it is closed). Find the
   // first '"' or '\\' eight bytes at a time; over-reading is safe inside the padded buffer.
   const char* p = f.key().value_unsafe().raw();
@@ -135,7 +189,7 @@ std::string_view JsonReader::key_of(simdjson::simdjson_result<od::field>& f) {
   return k;
 }
 
-bool JsonReader::json_error(error_code e, std::string_view where, const char* data, std::size_t len,
+bool Reader::json_error(error_code e, std::string_view where, const char* data, std::size_t len,
                             RecordBuilder& builder) {
   if (e == simdjson::UTF8_ERROR) {
     return builder.fail(RejectKind::kInvalidUtf8, "",
@@ -151,7 +205,7 @@ bool JsonReader::json_error(error_code e, std::string_view where, const char* da
 }
 
 template <bool kTyped>
-error_code JsonReader::fill(od::object obj, Row& row, RecordBuilder& builder, bool& limit_hit) {
+error_code Reader::fill(od::object obj, Row& row, RecordBuilder& builder, bool& limit_hit) {
   for (auto member : obj) {
     // Work on the result in place: copying a field out of it costs a store-forwarding stall.
     if (const error_code e = member.error()) return e;
@@ -170,7 +224,7 @@ error_code JsonReader::fill(od::object obj, Row& row, RecordBuilder& builder, bo
   return SUCCESS;
 }
 
-bool JsonReader::read_flat(const char* data, std::size_t len, std::size_t capacity, Row& row,
+bool Reader::read_flat(const char* data, std::size_t len, std::size_t capacity, Row& row,
                            RecordBuilder& builder) {
   row.clear();
   fields_ = 0;
@@ -196,7 +250,7 @@ bool JsonReader::read_flat(const char* data, std::size_t len, std::size_t capaci
   return true;
 }
 
-bool JsonReader::finish_cdc(CdcRecord& rec, const EnvelopeScan& scan, bool ok, CdcHandler& handler,
+bool Reader::finish_cdc(CdcRecord& rec, const EnvelopeScan& scan, bool ok, CdcHandler& handler,
                             RecordBuilder& builder) {
   if (!ok) {
     handler.on_cdc(rec, false, builder);
@@ -246,7 +300,7 @@ bool JsonReader::finish_cdc(CdcRecord& rec, const EnvelopeScan& scan, bool ok, C
   return true;
 }
 
-void JsonReader::reset_cdc(std::size_t index, bool in_batch) noexcept {
+void Reader::reset_cdc(std::size_t index, bool in_batch) noexcept {
   cdc_.op = CdcRecord::Op::kIgnore;
   cdc_.now.clear();
   cdc_.before.clear();
@@ -261,7 +315,7 @@ void JsonReader::reset_cdc(std::size_t index, bool in_batch) noexcept {
 // may come in any order: Debezium puts "op" after "before"/"after"). Recursive for the
 // Debezium "payload" wrapper, the DynamoDB "dynamodb" member and the Lambda "Records" array.
 // Returns a simdjson error for syntax problems; sets ok = false for semantic ones.
-error_code JsonReader::scan_envelope(od::object o, EnvelopeScan& scan, bool& ok, int depth,
+error_code Reader::scan_envelope(od::object o, EnvelopeScan& scan, bool& ok, int depth,
                                      CdcHandler& handler, RecordBuilder& builder) {
   CdcRecord& rec = cdc_;
   for (auto member : o) {
@@ -377,7 +431,7 @@ error_code JsonReader::scan_envelope(od::object o, EnvelopeScan& scan, bool& ok,
   return SUCCESS;
 }
 
-bool JsonReader::read_cdc(const char* data, std::size_t len, std::size_t capacity,
+bool Reader::read_cdc(const char* data, std::size_t len, std::size_t capacity,
                           CdcHandler& handler, RecordBuilder& builder) {
   reset_cdc(0, false);
   limit_hit_ = false;
@@ -412,4 +466,51 @@ bool JsonReader::read_cdc(const char* data, std::size_t len, std::size_t capacit
   return true;
 }
 
-}  // namespace vigil::ingest
+
+std::uint64_t Reader::raw_checksum(const char* data, std::size_t len, std::size_t& docs) {
+  std::uint64_t sum = 0;
+  docs = 0;
+  od::document_stream stream;
+  if (raw_parser_.iterate_many(reinterpret_cast<const std::uint8_t*>(data), len).get(stream)) {
+    return 0;
+  }
+  for (auto doc : stream) {
+    od::object obj;
+    if (doc.get_object().get(obj)) continue;
+    ++docs;
+    for (auto field : obj) {
+      od::value v = field.value();
+      od::json_type t;
+      if (v.type().get(t)) break;
+      switch (t) {
+        case od::json_type::string: {
+          std::string_view s;
+          if (!v.get_string().get(s)) sum += s.size() + (s.empty() ? 0 : s[0]);
+          break;
+        }
+        case od::json_type::number: {
+          double d = 0;
+          if (!v.get_double().get(d)) {
+            std::uint64_t bits = 0;
+            std::memcpy(&bits, &d, sizeof bits);
+            sum += bits;
+          }
+          break;
+        }
+        case od::json_type::boolean: {
+          bool b = false;
+          if (!v.get_bool().get(b)) sum += b;
+          break;
+        }
+        default: break;
+      }
+    }
+  }
+  return sum;
+}
+
+std::unique_ptr<JsonReader> make_reader(const KeyTable& keys, const IngestLimits& limits) {
+  return std::unique_ptr<JsonReader>(new (std::nothrow) Reader(keys, limits));
+}
+
+}  // namespace vigil::ingest::VIGIL_INGEST_ARCH
