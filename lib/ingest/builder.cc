@@ -94,23 +94,84 @@ bool is_ascii(std::string_view s) noexcept {
 
 }  // namespace
 
-StrId RecordBuilder::intern(std::string_view s) {
-  if (s.empty()) return kNoStr;
-  std::uint64_t h = s.size() * 0x9E3779B97F4A7C15ULL;
-  if (s.size() >= 8) {
-    h ^= load64(s.data()) * 0xC2B2AE3D27D4EB4FULL;
-    h ^= load64(s.data() + s.size() - 8) * 0x165667B19E3779F9ULL;
+std::uint64_t RecordBuilder::intern_hash(std::string_view s) noexcept {
+  // The length and (up to) the first and last eight bytes, no over-read.
+  const std::size_t n = s.size();
+  std::uint64_t a, b;
+  if (n >= 8) {
+    a = load64(s.data());
+    b = load64(s.data() + n - 8);
+  } else if (n >= 4) {
+    std::uint32_t x, y;
+    std::memcpy(&x, s.data(), 4);
+    std::memcpy(&y, s.data() + n - 4, 4);
+    a = x;
+    b = y;
   } else {
-    for (const char c : s) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001B3ULL;
+    a = static_cast<unsigned char>(s[0]) | static_cast<unsigned char>(s[n / 2]) << 8;
+    b = static_cast<unsigned char>(s[n - 1]);
   }
-  StrId& cached = intern_cache_[(h >> 40) & (kInternCacheSize - 1)];
-  if (cached != kNoStr && cached < dict_.size()) {
-    const std::string_view known = dict_.view(cached);
-    if (known.size() == s.size() && same_bytes(known.data(), s.data(), s.size())) return cached;
-  }
-  cached = dict_.intern(s);
-  return cached;
+  return (a ^ (b * 0xC2B2AE3D27D4EB4FULL) ^ n) * 0x9E3779B97F4A7C15ULL;
 }
+
+void RecordBuilder::prefetch_intern(std::string_view s) noexcept {
+  if (s.empty() || s.size() > kInternBytes) return;
+  __builtin_prefetch(&intern_cache_[(intern_hash(s) >> (64 - kInternSetBits)) * 2]);
+}
+
+StrId RecordBuilder::intern(std::string_view s) {
+  const std::size_t n = s.size();
+  if (n == 0) return kNoStr;
+  if (n > kInternBytes) return intern_slow(s);
+  const std::uint64_t h = intern_hash(s);
+  InternEntry* const set = &intern_cache_[(h >> (64 - kInternSetBits)) * 2];
+  for (int way = 0; way < 2; ++way) {
+    InternEntry& e = set[way];
+    if (e.len != n || !same_bytes(e.bytes, s.data(), n)) continue;
+    if (e.epoch == epoch_) return e.id;
+    if (e.epoch != 0 && e.id < dict_.size()) {
+      const std::string_view known = dict_.view(e.id);
+      if (known.size() == n && same_bytes(known.data(), s.data(), n)) {
+        e.epoch = epoch_;
+        return e.id;
+      }
+    }
+    break;
+  }
+  // Miss: replace an empty or stale way, else the one a hash bit picks.
+  InternEntry& e = set[0].epoch != epoch_ ? set[0] : set[1].epoch != epoch_ ? set[1] : set[h & 1];
+  const StrId id = dict_.intern(s);
+  e.id = id;
+  e.epoch = epoch_;
+  e.len = static_cast<std::uint8_t>(n);
+  std::memcpy(e.bytes, s.data(), n);
+  return id;
+}
+
+void RecordBuilder::dictionary_may_have_changed() noexcept {
+  // Appends (ours or anyone's) keep every id's text: the fingerprint survives them. A replaced
+  // dictionary was built while the old one was alive, so its first block sits elsewhere, and
+  // the text of the newest id then moves or changes too.
+  const std::size_t size = dict_.size();
+  const char* first = dict_.view(kNoStr).data();
+  const bool same =
+      first == fp_first_ && size >= fp_size_ && fp_last_id_ < size &&
+      (fp_last_id_ == kNoStr || (dict_.view(fp_last_id_).data() == fp_last_data_ &&
+                                 dict_.view(fp_last_id_).size() == fp_last_size_));
+  if (!same) {
+    if (++epoch_ == 0) {  // wrapped: no entry may claim the new epoch by accident
+      for (InternEntry& e : intern_cache_) e.epoch = 0;
+      epoch_ = 1;
+    }
+  }
+  fp_first_ = first;
+  fp_size_ = size;
+  fp_last_id_ = static_cast<StrId>(size - 1);
+  fp_last_data_ = dict_.view(fp_last_id_).data();
+  fp_last_size_ = dict_.view(fp_last_id_).size();
+}
+
+StrId RecordBuilder::intern_slow(std::string_view s) { return dict_.intern(s); }
 
 bool RecordBuilder::fail(RejectKind kind, std::string_view field, std::string reason) {
   error_.kind = kind;

@@ -45,6 +45,10 @@ class RecordBuilder {
 
   const RecordError& error() const noexcept { return error_; }
   RecordError& error() noexcept { return error_; }
+  /// Starts loading the intern-cache line of `s` (a reader calls it when it meets a string the
+  /// builder will intern, so the miss overlaps the rest of the parse).
+  void prefetch_intern(std::string_view s) noexcept;
+
   /// Sets the error (for readers: malformed syntax, limits) and returns false.
   bool fail(RejectKind kind, std::string_view field, std::string reason);
 
@@ -62,17 +66,47 @@ class RecordBuilder {
   bool numeric_kind(const Row& row, std::uint8_t slot);
 
   StrId intern(std::string_view s);
+  StrId intern_slow(std::string_view s);
+  static std::uint64_t intern_hash(std::string_view s) noexcept;
 
   Dictionary& dict_;
   const IngestLimits& limits_;
   const KeyTable& keys_;
   RecordError error_;
-  // Direct-mapped cache hash(string) → StrId in front of the dictionary: card data repeats a
-  // few thousand merchants, cities and names, so most lookups hit here. A hit is verified
-  // against the dictionary's current text, so the cache never goes stale (even across
-  // Dictionary::load).
-  static constexpr std::size_t kInternCacheSize = 16384;
-  std::vector<StrId> intern_cache_ = std::vector<StrId>(kInternCacheSize, kNoStr);
+
+ public:
+  /// Call whenever control may have left the ingestor (an API call begins, a sink callback
+  /// returned): the dictionary may have been replaced meanwhile (Dictionary::load, a moved-in
+  /// snapshot). Cheap when it was not.
+  void dictionary_may_have_changed() noexcept;
+
+ private:
+  // Set-associative cache of string bytes → StrId in front of the dictionary's hash map: card
+  // data repeats a few thousand merchants, cities and names (per-card strings repeat on every
+  // transaction of the card), so most lookups hit here and compare a few words of one cache
+  // line, with no call into the dictionary. The bytes live in the entry. Ids only go stale when
+  // the dictionary is replaced, which can happen only while control is outside the ingestor;
+  // dictionary_may_have_changed() then compares a fingerprint of the dictionary (its first
+  // block, size and newest string) and, when it differs, opens a new epoch: each
+  // entry is then checked against the dictionary's text once, on its next use.
+  struct alignas(64) InternEntry {
+    StrId id = kNoStr;
+    std::uint32_t epoch = 0;  // 0: empty
+    std::uint8_t len = 0;
+    char bytes[55] = {};
+  };
+  static_assert(sizeof(InternEntry) == 64);
+  static constexpr std::size_t kInternBytes = sizeof(InternEntry::bytes);
+  static constexpr std::size_t kInternSetBits = 12;  // 4096 sets of 2 ways: 512 KiB
+  std::vector<InternEntry> intern_cache_ =
+      std::vector<InternEntry>(std::size_t{2} << kInternSetBits);
+  std::uint32_t epoch_ = 1;
+  // Fingerprint of the dictionary as of the last check.
+  const char* fp_first_ = nullptr;
+  std::size_t fp_size_ = 0;
+  StrId fp_last_id_ = kNoStr;  // the newest id, and its text's address and size
+  const char* fp_last_data_ = nullptr;
+  std::size_t fp_last_size_ = 0;
 };
 
 }  // namespace vigil::ingest

@@ -149,6 +149,7 @@ struct Ingestor::Impl final : ingest::CdcHandler {
     if (batch.empty()) return;
     ++stats.batches;
     sink.on_batch(batch);
+    builder.dictionary_may_have_changed();
     batch.clear();
   }
   void push(const Transaction& t) {
@@ -165,6 +166,19 @@ struct Ingestor::Impl final : ingest::CdcHandler {
     rejected.reason.assign(reason);
     rejected.record = current.substr(0, options.limits.max_record_bytes);
     sink.on_reject(rejected);
+    builder.dictionary_may_have_changed();
+  }
+  void emit(const StatusChange& s) {
+    flush();
+    ++stats.status_changes;
+    sink.on_status(s);
+    builder.dictionary_may_have_changed();
+  }
+  void emit(const FlagChange& f) {
+    flush();
+    ++stats.flags;
+    sink.on_flag(f);
+    builder.dictionary_may_have_changed();
   }
   void reject_from_builder(std::string_view prefix = {}) {
     const ingest::RecordError& e = builder.error();
@@ -216,6 +230,7 @@ struct Ingestor::Impl final : ingest::CdcHandler {
 };
 
 Status Ingestor::Impl::feed(std::string_view chunk) {
+  builder.dictionary_may_have_changed();
   const char* p = chunk.data();
   const char* const end = p + chunk.size();
   stats.bytes += chunk.size();
@@ -254,6 +269,7 @@ Status Ingestor::Impl::feed(std::string_view chunk) {
 }
 
 Status Ingestor::Impl::finish() {
+  builder.dictionary_may_have_changed();
   if (carrying) {
     carrying = false;
     record(buffer.get(), carry_total, carry_last, carry_capacity + ingest::kJsonPadding);
@@ -341,18 +357,14 @@ void Ingestor::Impl::deliver_row(const ingest::Row& r) {
       return;
     case ingest::EventType::kStatus:
       if (!builder.status(r, nullptr, std::nullopt, status)) return reject_from_builder();
-      flush();
-      ++stats.status_changes;
-      sink.on_status(status);
+      emit(status);
       return;
     case ingest::EventType::kFlag:
     case ingest::EventType::kUnflag:
       if (!builder.flag(r, type == ingest::EventType::kFlag, std::nullopt, flag)) {
         return reject_from_builder();
       }
-      flush();
-      ++stats.flags;
-      sink.on_flag(flag);
+      emit(flag);
       return;
   }
 }
@@ -392,16 +404,12 @@ void Ingestor::Impl::on_cdc(ingest::CdcRecord& rec, bool ok, ingest::RecordBuild
       }
       if (type == ingest::EventType::kStatus) {
         if (!b.status(image, nullptr, rec.time, status)) return reject_here();
-        flush();
-        ++stats.status_changes;
-        sink.on_status(status);
+        emit(status);
       } else {
         if (!b.flag(image, type == ingest::EventType::kFlag, rec.time, flag)) {
           return reject_here();
         }
-        flush();
-        ++stats.flags;
-        sink.on_flag(flag);
+        emit(flag);
       }
       return;
     }
@@ -410,9 +418,7 @@ void Ingestor::Impl::on_cdc(ingest::CdcRecord& rec, bool ok, ingest::RecordBuild
   // A row of a flags table: present → flagged, deleted → unflagged.
   if (image.has(ingest::kSlotEntity) && image.has(ingest::kSlotId)) {
     if (!b.flag(image, !removal, rec.time, flag)) return reject_here();
-    flush();
-    ++stats.flags;
-    sink.on_flag(flag);
+    emit(flag);
     return;
   }
 
@@ -432,9 +438,7 @@ void Ingestor::Impl::on_cdc(ingest::CdcRecord& rec, bool ok, ingest::RecordBuild
       if (!b.status(rec.now, known_before ? &rec.before : nullptr, rec.time, status)) {
         return reject_here();
       }
-      flush();
-      ++stats.status_changes;
-      sink.on_status(status);
+      emit(status);
       return;
     }
     default:

@@ -6,6 +6,10 @@
 #error "json_reader_impl.h is included by json_reader_<arch>.cc only"
 #endif
 
+#include <array>
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
 #include <cstring>
 #include <memory>
 #include <new>
@@ -21,6 +25,16 @@ namespace vigil::ingest::VIGIL_INGEST_ARCH {
 namespace {
 
 namespace od = simdjson::ondemand;
+
+// Slots whose values RecordBuilder interns (prefetched as they are read).
+constexpr std::uint32_t kInternedSlots = [] {
+  std::uint32_t m = 0;
+  for (const Field f : {Field::kMerchant, Field::kCategory, Field::kFirst, Field::kLast,
+                        Field::kStreet, Field::kCity, Field::kState, Field::kJob}) {
+    m |= std::uint32_t{1} << slot_of(f);
+  }
+  return m;
+}();
 using simdjson::error_code;
 using simdjson::SUCCESS;
 
@@ -33,36 +47,31 @@ std::string_view trim_json_ws(std::string_view s) noexcept {
   return s;
 }
 
-// Reads a plain JSON value into `row[slot]`. Objects and arrays are recorded as kOther (and
-// skipped by the iterator), so a type error names the field instead of failing the parse.
-error_code set_plain(od::value& v, std::uint8_t slot, Row& row) noexcept {
-  od::json_type t;
-  if (const error_code e = v.type().get(t)) return e;
-  switch (t) {
-    case od::json_type::string: {
-      std::string_view s;
-      if (const error_code e = v.get_string().get(s)) return e;
-      row.set(slot, s, ValueKind::kString);
-      return SUCCESS;
-    }
-    case od::json_type::number:
-      row.set(slot, trim_json_ws(v.raw_json_token()), ValueKind::kNumber);
-      return SUCCESS;
-    case od::json_type::boolean: {
-      bool b = false;
-      if (const error_code e = v.get_bool().get(b)) return e;
-      row.set(slot, b ? "true" : "false", ValueKind::kBool);
-      return SUCCESS;
-    }
-    case od::json_type::null: {
-      bool is_null = false;
-      if (const error_code e = v.is_null().get(is_null)) return e;
-      if (!is_null) return simdjson::N_ATOM_ERROR;
-      row.set(slot, {}, ValueKind::kNull);
-      return SUCCESS;
-    }
-    default: row.set(slot, {}, ValueKind::kOther); return SUCCESS;
+// Offset of the first '"' or '\\' at or after p, a register at a time (the classic
+// has-zero-byte test, exact for the lowest match, which is all we use). Over-reading is safe
+// inside the padded buffer, and simdjson checked the string is closed.
+std::size_t quote_or_backslash(const char* p) noexcept {
+#ifdef __AVX2__
+  const __m256i quote = _mm256_set1_epi8('"');
+  const __m256i backslash = _mm256_set1_epi8('\\');
+  for (std::size_t i = 0;; i += 32) {
+    const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
+    const auto hit = static_cast<std::uint32_t>(_mm256_movemask_epi8(
+        _mm256_or_si256(_mm256_cmpeq_epi8(w, quote), _mm256_cmpeq_epi8(w, backslash))));
+    if (hit != 0) return i + static_cast<std::size_t>(__builtin_ctz(hit));
   }
+#else
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+  for (std::size_t i = 0;; i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    const std::uint64_t q = w ^ (kOnes * '"');
+    const std::uint64_t b = w ^ (kOnes * '\\');
+    const std::uint64_t hit = ((q - kOnes) & ~q & kHigh) | ((b - kOnes) & ~b & kHigh);
+    if (hit != 0) return i + static_cast<std::size_t>(__builtin_ctzll(hit)) / 8;
+  }
+#endif
 }
 
 // A DynamoDB attribute value: {"S": "…"}, {"N": "…"}, {"BOOL": true}, {"NULL": true}; the other
@@ -142,6 +151,40 @@ class Reader final : public JsonReader {
                   RecordBuilder& builder);
   void reset_cdc(std::size_t index, bool in_batch) noexcept;
   std::string_view key_of(simdjson::simdjson_result<simdjson::ondemand::field>& f);
+  simdjson::error_code string_of(simdjson::ondemand::value& v, std::string_view& out) noexcept;
+  simdjson::error_code set_plain(simdjson::ondemand::value& v, std::uint8_t slot,
+                                 Row& row) noexcept;
+
+  // The key last seen at one member position of an object, zero-padded to three words with
+  // the masks that cut a loaded key to its length.
+  struct KeyGuess {
+    std::uint64_t words[3] = {};
+    std::uint64_t masks[3] = {};
+    std::uint8_t len = 0;  // 0: no guess
+    std::uint8_t slot = kSlotNone;
+
+    bool matches(const char* p) const noexcept {
+      std::uint64_t w[3];
+      std::memcpy(w, p, sizeof w);  // inside the padded record
+      return ((w[0] & masks[0]) ^ words[0]) == 0 && ((w[1] & masks[1]) ^ words[1]) == 0 &&
+             ((w[2] & masks[2]) ^ words[2]) == 0 && p[len] == '"';
+    }
+    void learn(std::string_view key, std::uint8_t s) noexcept {
+      len = 0;
+      if (key.empty() || key.size() > sizeof words) return;
+      unsigned char bytes[sizeof words] = {}, mask[sizeof words] = {};
+      std::memcpy(bytes, key.data(), key.size());
+      std::memset(mask, 0xFF, key.size());
+      std::memcpy(words, bytes, sizeof words);
+      std::memcpy(masks, mask, sizeof masks);
+      len = static_cast<std::uint8_t>(key.size());
+      slot = s;
+    }
+  };
+  static constexpr std::size_t kGuesses = 64;
+  std::array<std::array<KeyGuess, kGuesses>, 2> guesses_{};  // plain objects, DynamoDB images
+  std::unique_ptr<std::uint8_t[]> unescaped_;
+  std::size_t unescaped_used_ = 0;
 
   simdjson::ondemand::parser parser_;
   simdjson::ondemand::parser raw_parser_;  // raw_checksum only (iterate_many sizes it itself)
@@ -154,7 +197,9 @@ class Reader final : public JsonReader {
 };
 
 Reader::Reader(const KeyTable& keys, const IngestLimits& limits)
-    : keys_(keys), limits_(limits) {
+    : unescaped_(new std::uint8_t[2 * (limits.max_record_bytes + kJsonPadding)]),
+      keys_(keys),
+      limits_(limits) {
   // Size the parser for the largest record up front: no allocation once records flow.
   if (parser_.allocate(limits.max_record_bytes + kJsonPadding) != SUCCESS) {
     // Not fatal: iterate() retries the allocation and reports MEMALLOC as a reject.
@@ -162,27 +207,14 @@ Reader::Reader(const KeyTable& keys, const IngestLimits& limits)
 }
 
 std::string_view Reader::key_of(simdjson::simdjson_result<od::field>& f) {
-  // The raw key runs to the first unescaped quote (simdjson checked it is closed). Find the
-  // first '"' or '\\' eight bytes at a time; over-reading is safe inside the padded buffer.
+  // The raw key runs to the first unescaped quote (simdjson checked it is closed).
   const char* p = f.key().value_unsafe().raw();
-  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
-  for (std::size_t i = 0;; i += 8) {
-    std::uint64_t w;
-    std::memcpy(&w, p + i, 8);
-    const std::uint64_t q = w ^ (kOnes * '"');
-    const std::uint64_t b = w ^ (kOnes * '\\');
-    // Classic "has zero byte": exact for the lowest matching byte, which is all we use.
-    const std::uint64_t hit = ((q - kOnes) & ~q & kHigh) | ((b - kOnes) & ~b & kHigh);
-    if (hit != 0) {
-      const std::size_t at = i + static_cast<std::size_t>(__builtin_ctzll(hit)) / 8;
-      if (p[at] == '"') {
-        key_escaped_ = false;
-        return {p, at};
-      }
-      break;  // an escape: let simdjson unescape the key (rare)
-    }
+  const std::size_t at = quote_or_backslash(p);
+  if (p[at] == '"') {
+    key_escaped_ = false;
+    return {p, at};
   }
+  // An escape: let simdjson unescape the key (rare).
   key_escaped_ = true;
   std::string_view k;
   if (f.unescaped_key().get(k)) return {};  // key() does not consume; this may follow it
@@ -206,6 +238,8 @@ bool Reader::json_error(error_code e, std::string_view where, const char* data, 
 
 template <bool kTyped>
 error_code Reader::fill(od::object obj, Row& row, RecordBuilder& builder, bool& limit_hit) {
+  KeyGuess* const guesses = guesses_[kTyped ? 1 : 0].data();
+  std::size_t index = 0;
   for (auto member : obj) {
     // Work on the result in place: copying a field out of it costs a store-forwarding stall.
     if (const error_code e = member.error()) return e;
@@ -215,19 +249,84 @@ error_code Reader::fill(od::object obj, Row& row, RecordBuilder& builder, bool& 
                    absl::StrFormat("record has more than %u fields", limits_.max_fields));
       return SUCCESS;
     }
-    const std::string_view key = key_of(member);
-    const std::uint8_t slot = key_escaped_ ? keys_.find(key) : keys_.find_padded(key);
+    // Records of one stream nearly always list their members in the same order: try the key
+    // seen at this position last time (three masked words and the closing quote) before
+    // scanning and hashing it. A match is exact: the guessed key holds no quote or backslash.
+    const char* raw = member.key().value_unsafe().raw();
+    std::uint8_t slot;
+    KeyGuess* const g = index < kGuesses ? &guesses[index] : nullptr;
+    ++index;
+    if (g != nullptr && g->len != 0 && g->matches(raw)) {
+      slot = g->slot;
+    } else {
+      const std::string_view key = key_of(member);
+      slot = key_escaped_ ? keys_.find(key) : keys_.find_padded(key);
+      if (g != nullptr) g->learn(key_escaped_ ? std::string_view() : key, slot);
+    }
     if (slot == kSlotNone) continue;  // unknown member: the iterator skips its value
     od::value v = member.value().value_unsafe();
     if (const error_code e = kTyped ? set_typed(v, slot, row) : set_plain(v, slot, row)) return e;
+    if ((kInternedSlots >> slot) & 1u) {
+      builder.prefetch_intern(row[slot].text);
+    }
   }
   return SUCCESS;
+}
+
+// A JSON string value as a view: in place when it has no escape (the common case: no copy),
+// else unescaped by simdjson into unescaped_ (sized for a whole record, reset per record).
+simdjson_inline error_code Reader::string_of(od::value& v, std::string_view& out) noexcept {
+  od::raw_json_string r;
+  if (const error_code e = v.get_raw_json_string().get(r)) return e;
+  const char* p = r.raw();
+  const std::size_t n = quote_or_backslash(p);
+  if (p[n] == '"') {
+    out = std::string_view(p, n);
+    return SUCCESS;
+  }
+  std::uint8_t* dst = unescaped_.get() + unescaped_used_;
+  if (const error_code e = parser_.unescape(r, dst).get(out)) return e;
+  unescaped_used_ = static_cast<std::size_t>(dst - unescaped_.get());
+  return SUCCESS;
+}
+
+// Reads a plain JSON value into `row[slot]`. Objects and arrays are recorded as kOther (and
+// skipped by the iterator), so a type error names the field instead of failing the parse.
+simdjson_inline error_code Reader::set_plain(od::value& v, std::uint8_t slot, Row& row) noexcept {
+  od::json_type t;
+  if (const error_code e = v.type().get(t)) return e;
+  switch (t) {
+    case od::json_type::string: {
+      std::string_view s;
+      if (const error_code e = string_of(v, s)) return e;
+      row.set(slot, s, ValueKind::kString);
+      return SUCCESS;
+    }
+    case od::json_type::number:
+      row.set(slot, trim_json_ws(v.raw_json_token()), ValueKind::kNumber);
+      return SUCCESS;
+    case od::json_type::boolean: {
+      bool b = false;
+      if (const error_code e = v.get_bool().get(b)) return e;
+      row.set(slot, b ? "true" : "false", ValueKind::kBool);
+      return SUCCESS;
+    }
+    case od::json_type::null: {
+      bool is_null = false;
+      if (const error_code e = v.is_null().get(is_null)) return e;
+      if (!is_null) return simdjson::N_ATOM_ERROR;
+      row.set(slot, {}, ValueKind::kNull);
+      return SUCCESS;
+    }
+    default: row.set(slot, {}, ValueKind::kOther); return SUCCESS;
+  }
 }
 
 bool Reader::read_flat(const char* data, std::size_t len, std::size_t capacity, Row& row,
                            RecordBuilder& builder) {
   row.clear();
   fields_ = 0;
+  unescaped_used_ = 0;
   od::document doc;
   if (const error_code e = parser_.iterate(data, len, capacity).get(doc)) {
     return json_error(e, "", data, len, builder);
@@ -435,6 +534,7 @@ bool Reader::read_cdc(const char* data, std::size_t len, std::size_t capacity,
                           CdcHandler& handler, RecordBuilder& builder) {
   reset_cdc(0, false);
   limit_hit_ = false;
+  unescaped_used_ = 0;
   od::document doc;
   if (const error_code e = parser_.iterate(data, len, capacity).get(doc)) {
     return json_error(e, "", data, len, builder);

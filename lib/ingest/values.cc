@@ -35,6 +35,35 @@ std::string_view trim(std::string_view s) noexcept {
 NumError parse_scaled(std::string_view text, int scale, std::int64_t max_abs,
                       std::int64_t& out) noexcept {
   const std::string_view s = trim(text);
+  // Fast path for the common shape, [-]digits[.digits] with no more decimals than `scale` and
+  // few enough digits that nothing can overflow: exact without rounding. Anything else (an
+  // exponent, more decimals, a sign '+', many digits) takes the general path below.
+  if (scale >= 0 && scale <= 9 && !s.empty()) {
+    std::size_t i = s[0] == '-' ? 1 : 0;
+    const std::size_t int_begin = i;
+    std::uint64_t acc = 0;
+    while (i < s.size() && is_digit(s[i])) acc = acc * 10 + static_cast<unsigned>(s[i++] - '0');
+    const std::size_t int_len = i - int_begin;
+    std::size_t frac_len = 0;
+    bool ok = int_len > 0 && int_len + static_cast<std::size_t>(scale) <= 18;
+    if (ok && i < s.size()) {
+      ok = s[i] == '.';
+      ++i;
+      while (ok && i < s.size() && is_digit(s[i]) && frac_len < static_cast<std::size_t>(scale)) {
+        acc = acc * 10 + static_cast<unsigned>(s[i++] - '0');
+        ++frac_len;
+      }
+      ok = ok && frac_len > 0 && i == s.size();
+    }
+    if (ok) {
+      static constexpr std::uint64_t kPow10[] = {1,      10,      100,      1000,      10000,
+                                                 100000, 1000000, 10000000, 100000000, 1000000000};
+      acc *= kPow10[static_cast<std::size_t>(scale) - frac_len];
+      if (acc > static_cast<std::uint64_t>(max_abs)) return NumError::kRange;
+      out = int_begin == 1 ? -static_cast<std::int64_t>(acc) : static_cast<std::int64_t>(acc);
+      return NumError::kOk;
+    }
+  }
   std::size_t i = 0;
   bool negative = false;
   if (i < s.size() && (s[i] == '-' || s[i] == '+')) negative = s[i++] == '-';
@@ -102,6 +131,16 @@ NumError parse_scaled(std::string_view text, int scale, std::int64_t max_abs,
 NumError parse_unsigned(std::string_view text, std::uint64_t max, std::uint64_t& out) noexcept {
   const std::string_view s = trim(text);
   if (s.empty()) return NumError::kNotNumber;
+  if (s.size() <= 19) {  // fast path: 19 digits cannot overflow 64 bits
+    std::uint64_t acc = 0;
+    std::size_t i = 0;
+    for (; i < s.size() && is_digit(s[i]); ++i) acc = acc * 10 + static_cast<unsigned>(s[i] - '0');
+    if (i == s.size()) {
+      if (acc > max) return NumError::kRange;
+      out = acc;
+      return NumError::kOk;
+    }
+  }
   if (s[0] == '-') {
     for (std::size_t i = 1; i < s.size(); ++i) {
       if (!is_digit(s[i])) return NumError::kNotNumber;
@@ -127,6 +166,35 @@ NumError parse_unsigned(std::string_view text, std::uint64_t max, std::uint64_t&
 
 NumError parse_double(std::string_view text, double& out) noexcept {
   std::string_view s = trim(text);
+  // Clinger's fast path for [-]digits[.digits]: with at most 15 significant digits and 22
+  // decimals, the value is m / 10^k with both exactly representable, and one IEEE division
+  // rounds it correctly, as from_chars would.
+  if (!s.empty() && s.size() <= 24) {
+    std::size_t i = s[0] == '-' ? 1 : 0;
+    const std::size_t int_begin = i;
+    std::uint64_t m = 0;
+    while (i < s.size() && is_digit(s[i])) m = m * 10 + static_cast<unsigned>(s[i++] - '0');
+    std::size_t digits = i - int_begin;
+    std::size_t frac = 0;
+    bool ok = digits > 0;
+    if (ok && i < s.size()) {
+      ok = s[i++] == '.';
+      while (i < s.size() && is_digit(s[i])) {
+        m = m * 10 + static_cast<unsigned>(s[i++] - '0');
+        ++frac;
+      }
+      ok = ok && frac > 0 && i == s.size();
+      digits += frac;
+    }
+    if (ok && digits <= 15) {
+      static constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                          1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                          1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+      const double v = static_cast<double>(m) / kPow10[frac];
+      out = int_begin == 1 ? -v : v;
+      return NumError::kOk;
+    }
+  }
   if (!s.empty() && s[0] == '+') s.remove_prefix(1);
   if (s.empty()) return NumError::kNotNumber;
   if (is_non_finite_word(s)) return NumError::kNonFinite;
