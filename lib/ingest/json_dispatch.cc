@@ -56,7 +56,7 @@ std::uint64_t detect() noexcept {
       set((c >> 6) & 1, kCpuAvx512Vbmi2);
     }
   }
-  if (__get_cpuid_max(0x80000000, nullptr) >= 0x80000001) {
+  if (static_cast<unsigned>(__get_cpuid_max(0x80000000, nullptr)) >= 0x80000001u) {
     __cpuid_count(0x80000001, 0, a, b, c, d);
     set((c >> 5) & 1, kCpuLzcnt);
   }
