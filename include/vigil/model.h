@@ -308,7 +308,19 @@ struct Decision {
   friend bool operator==(const Decision&, const Decision&) = default;
 };
 
-/// Great-circle distance in km (haversine, mean Earth radius 6371.0088 km). NaN in → NaN out.
+/// Great-circle distance in km (haversine, mean Earth radius R = 6371.0088 km), degrees in:
+///   a = sin²(Δφ/2) + (cos φ1 · cos φ2) · sin²(Δλ/2),  d = 2R · asin(√min(a, 1))
+/// with φ, λ in radians (degrees · π/180). NaN in → NaN out.
 double haversine_km(double lat1, double lon1, double lat2, double lon2) noexcept;
+
+/// cos(lat · π/180): the per-point factor of haversine_km, for callers that cache it per
+/// point (a card's home, its previous merchant).
+double haversine_cos_lat(double lat) noexcept;
+
+/// haversine_km with each point's haversine_cos_lat supplied: bit-identical to
+/// haversine_km(lat1, lon1, lat2, lon2) when cos_lat1 == haversine_cos_lat(lat1) and
+/// cos_lat2 == haversine_cos_lat(lat2) (haversine_km is defined as this call).
+double haversine_km_cos(double lat1, double lon1, double cos_lat1, double lat2, double lon2,
+                        double cos_lat2) noexcept;
 
 }  // namespace vigil

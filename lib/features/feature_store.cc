@@ -10,6 +10,7 @@
 // rebuilt, and its own features are computed by scanning its window once: late events are
 // rare, so that O(window) path is off the hot path.
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -97,15 +98,6 @@ std::uint64_t trans_hash(std::string_view s) {
   h ^= h >> 27;
   h *= 0x94d049bb133111ebull;
   return h ^ (h >> 31);
-}
-
-double age_years(Micros t, std::int32_t dob) {
-  if (dob == kNoDate) return kNaN;
-  const CivilDate now = civil_from_days(floor_div(t, kMicrosPerDay));
-  const CivilDate born = civil_from_days(dob);
-  int years = now.year - born.year;
-  if (now.month < born.month || (now.month == born.month && now.day < born.day)) --years;
-  return years;
 }
 
 // Row accessors: the same per-row code reads a batch column or a single record.
@@ -1049,20 +1041,27 @@ bool FeatureStore::Impl::bucket_add(Group& g, std::uint32_t slot, std::size_t j,
     tot.sum -= x.sum;
     tot.sq -= x.sq;
   };
+  // A bucket counts in `tot` only while its id is in (tot.id - cnt, tot.id]; buckets with older
+  // ids are stale and ignored wherever they are read, so a key that was idle for a whole
+  // window resets its totals without touching the ring (no per-bucket writes for idle keys).
+  auto live = [&](const Bucket& x) { return x.id != kNever && x.id > tot.id - cnt && x.id <= tot.id; };
   if (tot.id == kNever || b > tot.id) {
-    const std::int64_t start = (tot.id == kNever || b - tot.id >= cnt) ? b - cnt + 1 : tot.id + 1;
-    for (std::int64_t id = start; id <= b; ++id) {
-      Bucket& x = bk[floor_mod(id, cnt)];
-      if (x.id != kNever) take_out(x);
-      x = Bucket{};
-      x.id = id;
+    if (tot.id == kNever || b - tot.id >= cnt) {
+      tot = Bucket{};
+    } else {
+      for (std::int64_t id = tot.id + 1; id <= b; ++id) {
+        Bucket& x = bk[floor_mod(id, cnt)];
+        if (live(x)) take_out(x);
+        x = Bucket{};
+        x.id = id;
+      }
     }
     tot.id = b;
   }
   if (b <= tot.id - cnt) return false;  // its bucket has left every window
   Bucket& x = bk[floor_mod(b, cnt)];
   if (x.id != b) {
-    if (x.id != kNever) take_out(x);
+    if (live(x)) take_out(x);
     x = Bucket{};
     x.id = b;
   }
@@ -1100,6 +1099,7 @@ void FeatureStore::Impl::bucket_view(Group& g, std::uint32_t slot, std::size_t j
     v.n = tot.nv;
     v.sum = tot.sum;
     v.sq = tot.sq;
+    if (d.slot < 0) return;  // count only: the running total is the whole answer
   }
   // min / max (and, for a late event, everything) from the buckets in (b - cnt, b].
   for (std::int64_t k = 0; k < cnt; ++k) {
@@ -1351,17 +1351,53 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot) const
 // One transaction
 // ---------------------------------------------------------------------------------------------
 
+double FeatureStore::Impl::home_cos(double lat) noexcept {
+  const auto bits = std::bit_cast<std::uint64_t>(lat);
+  CosMemo& m = cos_memo[(bits * 0x9e3779b97f4a7c15ull) >> 53];  // 2^11 = kCosMemo entries
+  if (m.bits != bits) {
+    m.bits = bits;
+    m.cos = haversine_cos_lat(lat);
+  }
+  return m.cos;
+}
+
+// Whole years from dob to the day of t (birthday rule): the memo_day date (set by the caller)
+// against the dob's date, both as (year, month * 32 + day).
+double FeatureStore::Impl::age_years(std::int32_t dob) noexcept {
+  if (dob == kNoDate) return kNaN;
+  DobMemo& m = dob_memo[static_cast<std::uint32_t>(dob) & (kDobMemo - 1)];
+  if (m.dob != dob) {
+    const CivilDate born = civil_from_days(dob);
+    m.dob = dob;
+    m.year = born.year;
+    m.md = born.month * 32 + born.day;
+  }
+  return memo_year - m.year - (memo_md < m.md ? 1 : 0);
+}
+
 template <class Row>
 bool FeatureStore::Impl::process_row(const Row& r, std::size_t row, const std::uint64_t* hs) {
   const Micros t = r.time();
   advance(t);
   auto put = [&](std::size_t col, double v) { cols[col][row] = v; };
   put(0, static_cast<double>(r.amt_cents()) / 100.0);
-  put(1, hour_of(t));
-  put(2, weekday_of(t));
-  put(3, age_years(t, r.dob()));
+  // hour_of / weekday_of / the calendar date, with one division by the day (date per day).
+  const std::int64_t day = floor_div(t, kMicrosPerDay);
+  if (day != memo_day) {
+    const CivilDate now = civil_from_days(day);
+    memo_day = day;
+    memo_weekday = weekday_of(t);
+    memo_year = now.year;
+    memo_md = now.month * 32 + now.day;
+  }
+  put(1, static_cast<double>((t - day * kMicrosPerDay) / kMicrosPerHour));
+  put(2, memo_weekday);
+  put(3, age_years(r.dob()));
   put(4, r.city_pop() == 0 ? kNaN : static_cast<double>(r.city_pop()));
-  put(5, haversine_km(r.lat(), r.lon(), r.merch_lat(), r.merch_lon()));
+  // cos(merchant latitude) serves both distances; the home's comes from the memo.
+  const double mlat = r.merch_lat(), mlon = r.merch_lon();
+  const double cos_mlat = haversine_cos_lat(mlat);
+  put(5, haversine_km_cos(r.lat(), r.lon(), home_cos(r.lat()), mlat, mlon, cos_mlat));
 
   // Classify against every key first: a transaction too late for any of its keys is, under
   // kDeadLetter, added to none (all or nothing keeps the windows mutually consistent).
@@ -1442,7 +1478,7 @@ bool FeatureStore::Impl::process_row(const Row& r, std::size_t row, const std::u
       double secs = kNaN, km = kNaN, kmh = kNaN;
       if (has_prev) {
         secs = static_cast<double>(te - pt) / static_cast<double>(kMicrosPerSecond);
-        km = haversine_km(plat, plon, r.merch_lat(), r.merch_lon());
+        km = haversine_km_cos(plat, plon, haversine_cos_lat(plat), mlat, mlon, cos_mlat);
         kmh = km / (std::max(secs, 1.0) / 3600.0);
       }
       put(6, secs);

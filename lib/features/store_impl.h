@@ -345,6 +345,29 @@ struct FeatureStore::Impl {
   std::uint64_t charged = 0;
   FeatureStoreStats counters;  ///< late / evicted / status counters only
 
+  // --- memos of pure functions of a row's values (a hit gives exactly the computed value) ---
+  /// The event day's weekday and civil date (month * 32 + day), for hour / weekday / age.
+  std::int64_t memo_day = std::numeric_limits<std::int64_t>::min();
+  int memo_weekday = 0, memo_year = 0;
+  unsigned memo_md = 0;
+  /// Direct-mapped: dob -> civil year and month * 32 + day (cards repeat their dob).
+  struct DobMemo {
+    std::int32_t dob = 0;  ///< day 0 is 1970-01-01: the initial entries are valid
+    std::int32_t year = 1970;
+    std::uint32_t md = 1 * 32 + 1;
+  };
+  static constexpr std::size_t kDobMemo = 1024;
+  std::vector<DobMemo> dob_memo = std::vector<DobMemo>(kDobMemo);
+  /// Direct-mapped: bits of a home latitude -> haversine_cos_lat (cards repeat their home).
+  struct CosMemo {
+    std::uint64_t bits = 0;  ///< +0.0, whose cosine is exactly 1: the initial entries are valid
+    double cos = 1.0;
+  };
+  static constexpr std::size_t kCosMemo = 2048;
+  std::vector<CosMemo> cos_memo = std::vector<CosMemo>(kCosMemo);
+  double home_cos(double lat) noexcept;
+  double age_years(std::int32_t dob) noexcept;
+
   // --- scratch ---
   std::vector<double*> cols;
   std::vector<std::int8_t> cls;

@@ -1,5 +1,6 @@
 #include <bit>
 #include <cmath>
+#include <limits>
 
 #include "vigil/model.h"
 
@@ -166,15 +167,28 @@ std::uint64_t TransactionBatch::key(Field field, std::size_t i) const noexcept {
   }
 }
 
-double haversine_km(double lat1, double lon1, double lat2, double lon2) noexcept {
-  constexpr double kEarthRadiusKm = 6371.0088;
-  constexpr double kRad = 3.14159265358979323846 / 180.0;
-  const double dlat = (lat2 - lat1) * kRad;
-  const double dlon = (lon2 - lon1) * kRad;
-  const double a =
-      std::sin(dlat / 2) * std::sin(dlat / 2) +
-      std::cos(lat1 * kRad) * std::cos(lat2 * kRad) * std::sin(dlon / 2) * std::sin(dlon / 2);
+namespace {
+constexpr double kEarthRadiusKm = 6371.0088;
+constexpr double kRad = 3.14159265358979323846 / 180.0;
+}  // namespace
+
+double haversine_cos_lat(double lat) noexcept { return std::cos(lat * kRad); }
+
+double haversine_km_cos(double lat1, double lon1, double cos_lat1, double lat2, double lon2,
+                        double cos_lat2) noexcept {
+  // Missing coordinates are common (NaN): answer NaN without the transcendental calls.
+  if (std::isnan(lat1) || std::isnan(lon1) || std::isnan(lat2) || std::isnan(lon2)) {
+    return std::numeric_limits<double>::quiet_NaN();
+  }
+  const double sdlat = std::sin((lat2 - lat1) * kRad / 2);
+  const double sdlon = std::sin((lon2 - lon1) * kRad / 2);
+  const double a = sdlat * sdlat + cos_lat1 * cos_lat2 * sdlon * sdlon;
   return 2 * kEarthRadiusKm * std::asin(std::sqrt(a > 1.0 ? 1.0 : a));  // NaN stays NaN
+}
+
+double haversine_km(double lat1, double lon1, double lat2, double lon2) noexcept {
+  return haversine_km_cos(lat1, lon1, haversine_cos_lat(lat1), lat2, lon2,
+                          haversine_cos_lat(lat2));
 }
 
 }  // namespace vigil

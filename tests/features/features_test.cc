@@ -2,7 +2,10 @@
 // policies, status-change features, eviction, memory figures, snapshot stability and refusal
 // of damaged snapshots.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cmath>
+#include <limits>
+#include <random>
 #include <sstream>
 
 #include "features/reference.h"
@@ -142,6 +145,75 @@ TEST_CASE("built-in features, hand-computed", "[features]") {
   CHECK(std::isnan(col(s, r3, "age")));
   CHECK(col(s, r3, "secs_since_prev") == 0);
   CHECK(col(s, r3, "kmh_from_prev") == Approx(col(s, r3, "km_from_prev") * 3600));
+}
+
+TEST_CASE("built-in distances, hour, weekday and age are exact", "[features]") {
+  // The store caches cos(latitude) per home and per merchant and memoizes calendar dates:
+  // every value must still be bit-identical to the plain definitions.
+  Dictionary dict;
+  FeatureStore s = make(Config{}, dict);
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> lat(-89.9, 89.9), lon(-180, 180), off(-1.5, 1.5);
+  const double homes[3][2] = {{40.7, -74.0}, {-33.9, 151.2}, {0, 0}};
+  double prev[3][2] = {};
+  bool has_prev[3] = {};
+  Micros t = kT0 - 3 * kMicrosPerDay;
+  for (int i = 0; i < 3000; ++i) {
+    const auto c = static_cast<std::size_t>(rng() % 3);
+    t += static_cast<Micros>(rng() % (2 * kMicrosPerHour));
+    Transaction x = tx(c, t, 100);
+    x.lat = i % 97 == 0 ? lat(rng) : homes[c][0];  // mostly the home, now and then elsewhere
+    x.lon = homes[c][1];
+    x.merch_lat = i % 53 == 0 ? std::numeric_limits<double>::quiet_NaN() : x.lat + off(rng);
+    x.merch_lon = x.lon + off(rng);
+    x.dob = static_cast<std::int32_t>(-20000 + static_cast<std::int64_t>(rng() % 30000));
+    const auto r = one(s, x);
+    const double home = haversine_km(x.lat, x.lon, x.merch_lat, x.merch_lon);
+    if (std::isnan(home)) {
+      CHECK(std::isnan(col(s, r, "km_home_merchant")));
+    } else {
+      CHECK(col(s, r, "km_home_merchant") == home);
+    }
+    if (has_prev[c]) {
+      const double km = haversine_km(prev[c][0], prev[c][1], x.merch_lat, x.merch_lon);
+      if (std::isnan(km)) {
+        CHECK(std::isnan(col(s, r, "km_from_prev")));
+      } else {
+        CHECK(col(s, r, "km_from_prev") == km);
+      }
+    }
+    prev[c][0] = x.merch_lat;
+    prev[c][1] = x.merch_lon;
+    has_prev[c] = true;
+    CHECK(col(s, r, "hour") == hour_of(t));
+    CHECK(col(s, r, "weekday") == weekday_of(t));
+    const CivilDate now = civil_from_days(floor_div(t, kMicrosPerDay));
+    const CivilDate born = civil_from_days(x.dob);
+    int age = now.year - born.year;
+    if (now.month < born.month || (now.month == born.month && now.day < born.day)) --age;
+    CHECK(col(s, r, "age") == age);
+  }
+}
+
+TEST_CASE("haversine_km: the cacheable form is the textbook formula", "[features]") {
+  // haversine_km_cos with the cosines from haversine_cos_lat is haversine_km, bit for bit, and
+  // both stay within 1e-9 (relative) of the textbook formula in long double.
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> lat(-90, 90), lon(-180, 180), small(-1e-4, 1e-4);
+  for (int i = 0; i < 20000; ++i) {
+    const double a1 = lat(rng), o1 = lon(rng);
+    const double a2 = i % 2 ? lat(rng) : std::clamp(a1 + small(rng), -90.0, 90.0);
+    const double o2 = i % 2 ? lon(rng) : o1 + small(rng);
+    const double d = haversine_km(a1, o1, a2, o2);
+    CHECK(haversine_km_cos(a1, o1, haversine_cos_lat(a1), a2, o2, haversine_cos_lat(a2)) == d);
+    const long double r = 3.14159265358979323846264338327950288L / 180;
+    const long double sa = std::sin((a2 - a1) * r / 2), so = std::sin((o2 - o1) * r / 2);
+    const long double h = sa * sa + std::cos(a1 * r) * std::cos(a2 * r) * so * so;
+    const long double want = 2 * 6371.0088L * std::asin(std::sqrt(std::min(h, 1.0L)));
+    CHECK(std::fabs(static_cast<long double>(d) - want) <= 1e-9L * std::max(want, 1e-3L));
+  }
+  CHECK(std::isnan(haversine_km(std::numeric_limits<double>::quiet_NaN(), 0, 0, 0)));
+  CHECK(std::isnan(haversine_km(0, 0, 0, std::numeric_limits<double>::quiet_NaN())));
 }
 
 TEST_CASE("window edges, ties and a window holding only t", "[features]") {
