@@ -1187,7 +1187,9 @@ std::uint64_t FeatureStore::Impl::status_count(const Group& g, std::uint64_t key
   if (found < 0) return 0;
   const RecHead& s = g.head(static_cast<std::uint32_t>(found));
   if (s.newest < sat_sub(watermark, ttl)) return 0;
-  return upper_index(g, s, t) - upper_index(g, s, sat_sub(t, w));
+  // Not below the sweep's horizon: events there may still be held, awaiting the sweep.
+  const Micros hi = std::max(t, status_floor(g));
+  return upper_index(g, s, hi) - upper_index(g, s, std::max(sat_sub(t, w), status_floor(g)));
 }
 
 void FeatureStore::Impl::index_push(std::uint64_t hash, const std::uint64_t* keys) {
@@ -1214,6 +1216,7 @@ void FeatureStore::Impl::index_push(std::uint64_t hash, const std::uint64_t* key
 
 void FeatureStore::Impl::on_status(const StatusChange& change) {
   advance(change.time);
+  if (sweep_before != kNever) sweep_step(kSweepSlots);
   auto it = index_map.find(trans_hash(change.trans_num.view()));
   if (it == index_map.end()) {
     ++counters.status_unknown;
@@ -1241,23 +1244,26 @@ void FeatureStore::Impl::advance(Micros t) {
   if (next_sweep == kNever) {
     next_sweep = sat_sub(watermark, -sweep_every);
   } else if (watermark >= next_sweep) {
-    sweep();
+    if (sweep_before != kNever) sweep_step(~0u);  // the previous one first (tiny TTLs only)
+    sweep_before = sat_sub(watermark, ttl);
+    sweep_mark = watermark;
+    sweep_group = 0;
+    sweep_slot = 0;
+    next_sweep = sat_sub(watermark, -sweep_every);
   }
 }
 
-void FeatureStore::Impl::sweep() {
-  const Micros expired_before = sat_sub(watermark, ttl);
-  std::vector<std::uint32_t> gone;
-  for (Group& g : groups) {
-    gone.clear();
-    g.for_each([&](std::uint32_t slot) {
-      if (g.head(slot).newest < expired_before) gone.push_back(slot);
-    });
-    for (const std::uint32_t slot : gone) erase_key(g, slot);
-    if (g.status != kNoStr) {
-      const Micros horizon = sat_sub(watermark, g.retention);
-      g.for_each([&](std::uint32_t slot) {
-        RecHead& s = g.head(slot);
+void FeatureStore::Impl::sweep_step(std::uint32_t slots) {
+  while (sweep_group < groups.size()) {
+    Group& g = groups[sweep_group];
+    const Micros horizon = sat_sub(sweep_mark, g.retention);
+    for (; sweep_slot < g.n_slots; ++sweep_slot) {
+      if (slots-- == 0) return;
+      RecHead& s = g.head(sweep_slot);
+      if (s.newest == kNever) continue;  // a free slot
+      if (s.newest < sweep_before) {
+        erase_key(g, sweep_slot);
+      } else if (g.status != kNoStr) {
         std::uint32_t drop = 0;
         while (drop < s.size && g.ev_time(s, drop) <= horizon) ++drop;
         if (drop) {
@@ -1265,16 +1271,22 @@ void FeatureStore::Impl::sweep() {
           s.size -= drop;
           charged -= drop * 8ull;
         }
-      });
+      }
     }
+    ++sweep_group;
+    sweep_slot = 0;
   }
-  next_sweep = sat_sub(watermark, -sweep_every);
+  sweep_before = kNever;
 }
 
 // Over budget: forget the keys idle longest (ties by group, then key: deterministic) until
 // 10% under, so the O(keys log keys) pass runs rarely.
 void FeatureStore::Impl::enforce_budget() {
   if (budget == 0 || charged <= budget) return;
+  if (sweep_before != kNever) {
+    sweep_step(~0u);  // the logical state has no swept keys: charge as if they were gone
+    if (charged <= budget) return;
+  }
   std::vector<std::tuple<Micros, std::uint32_t, std::uint64_t, std::uint32_t>> all;
   for (std::size_t gi = 0; gi < groups.size(); ++gi) {
     const Group& g = groups[gi];
@@ -1379,6 +1391,7 @@ template <class Row>
 bool FeatureStore::Impl::process_row(const Row& r, std::size_t row, const std::uint64_t* hs) {
   const Micros t = r.time();
   advance(t);
+  if (sweep_before != kNever) sweep_step(kSweepSlots);
   auto put = [&](std::size_t col, double v) { cols[col][row] = v; };
   put(0, static_cast<double>(r.amt_cents()) / 100.0);
   // hour_of / weekday_of / the calendar date, with one division by the day (date per day).
@@ -1540,7 +1553,25 @@ FeatureStoreStats FeatureStore::Impl::stats() const {
     for (const auto& b : g.buckets) bucket_total += b.count + 1;
     g.for_each([&](std::uint32_t slot) {
       const features_detail::RecHead& s = g.head(slot);
-      st.events_held += s.size;
+      if (swept(g, slot)) {  // gone in the logical state (the sweep has yet to reach it)
+        --st.keys;
+        ++st.evicted_keys;
+        st.charged_bytes -= g.key_charge + std::uint64_t{s.size} * g.lay.bytes;
+        for (const auto& a : g.accs) {
+          const DistinctSet* d;
+          if (a.distinct < 0) continue;
+          std::memcpy(&d, g.rec(slot) + a.off, sizeof d);
+          if (d != nullptr) st.charged_bytes -= d->size * 16ull;
+        }
+      } else {
+        st.events_held += s.size;
+        if (g.status != kNoStr) {
+          const Micros floor = status_floor(g);
+          for (std::uint32_t e = 0; e < s.size && g.ev_time(s, e) <= floor; ++e) {
+            st.charged_bytes -= 8;
+          }
+        }
+      }
       st.event_bytes += std::uint64_t{s.cap} * g.lay.bytes;
       const std::byte* rec = g.rec(slot);
       for (const auto& a : g.accs) {

@@ -53,14 +53,23 @@ Status FeatureStore::Impl::snapshot(std::ostream& out) const {
   w.varint(counters.late_in_order);
   w.varint(counters.late_rejected);
   w.varint(counters.late_as_arrival);
-  w.varint(counters.evicted_keys);
+  // The logical state: keys awaiting the sweep in progress are gone (and counted as evicted),
+  // as are status events below its horizon, so the bytes do not depend on its progress.
+  std::uint64_t swept_keys = 0;
+  for (const Group& g : groups) {
+    g.for_each([&](std::uint32_t slot) { swept_keys += swept(g, slot) ? 1 : 0; });
+  }
+  w.varint(counters.evicted_keys + swept_keys);
   w.varint(counters.status_applied);
   w.varint(counters.status_unknown);
 
   std::vector<std::pair<std::uint64_t, std::uint32_t>> keys;
   for (const Group& g : groups) {
     keys.clear();
-    g.for_each([&](std::uint32_t slot) { keys.emplace_back(g.head(slot).key, slot); });
+    g.for_each([&](std::uint32_t slot) {
+      if (!swept(g, slot)) keys.emplace_back(g.head(slot).key, slot);
+    });
+    const Micros floor = g.status != kNoStr ? status_floor(g) : kNever;
     std::sort(keys.begin(), keys.end());
     w.varint(g.widened);
     w.varint(keys.size());
@@ -71,10 +80,14 @@ Status FeatureStore::Impl::snapshot(std::ostream& out) const {
       w.varint(key);
       w.svarint(s.newest);
       w.u32(s.base);
+      std::uint32_t first = 0;
+      if (floor != kNever) {
+        while (first < s.size && g.ev_time(s, first) <= floor) ++first;
+      }
       const std::size_t n = s.size;
-      w.varint(n);
+      w.varint(n - first);
       Micros prev = s.newest;
-      for (std::uint32_t e = 0; e < n; ++e) {
+      for (std::uint32_t e = first; e < n; ++e) {
         // Times as deltas from the previous event (the first from `newest`): small varints.
         const Micros t = g.ev_time(s, e);
         w.svarint(t - prev);

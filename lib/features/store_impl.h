@@ -342,6 +342,16 @@ struct FeatureStore::Impl {
   // --- stream state ---
   Micros watermark = features_detail::kNever;  ///< newest event time seen
   Micros next_sweep = features_detail::kNever;
+  // The TTL sweep is logically instantaneous (at the row whose time crosses next_sweep, every
+  // key idle since before `sweep_before` is gone) but done kSweepSlots record slots per row,
+  // so that no row pays for a pass over all keys. Until the cursor reaches them, such keys
+  // are dead in place: a row that finds one clears it (counted as evicted, like a fresh key),
+  // and snapshot() / stats() / status_count() / enforce_budget() see the swept state.
+  static constexpr std::uint32_t kSweepSlots = 16;
+  Micros sweep_before = features_detail::kNever;  ///< kNever: no sweep in progress
+  Micros sweep_mark = features_detail::kNever;    ///< watermark of the last sweep's start
+  std::size_t sweep_group = 0;
+  std::uint32_t sweep_slot = 0;
   std::uint64_t charged = 0;
   FeatureStoreStats counters;  ///< late / evicted / status counters only
 
@@ -383,7 +393,17 @@ struct FeatureStore::Impl {
   void prefetch_ring(std::size_t gi, std::uint32_t slot) const;
   void on_status(const StatusChange& change);
   void advance(Micros t);
-  void sweep();
+  /// Sweeps up to `slots` record slots (all when ~0u) of the sweep in progress.
+  void sweep_step(std::uint32_t slots);
+  /// Is this live key gone in the logical state (idle before the sweep in progress)?
+  bool swept(const Group& g, std::uint32_t slot) const noexcept {
+    return g.head(slot).newest < sweep_before;
+  }
+  /// Status events at or before this time are gone in the logical state.
+  Micros status_floor(const Group& g) const noexcept {
+    return sweep_mark == features_detail::kNever ? features_detail::kNever
+                                                 : features_detail::sat_sub(sweep_mark, g.retention);
+  }
   void enforce_budget();
 
   std::uint32_t new_key(Group& g, std::uint64_t key, std::uint64_t h);
