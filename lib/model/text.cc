@@ -22,7 +22,7 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 
 std::string_view closest_match(std::string_view name,
                                std::span<const std::string_view> candidates) {
-  const std::size_t limit = std::clamp<std::size_t>(name.size() / 3, 1, 3);
+  const std::size_t limit = std::max<std::size_t>(name.size() / 3, 1);
   std::string_view best;
   std::size_t best_d = limit + 1;
   for (const std::string_view c : candidates) {

@@ -10,8 +10,9 @@ namespace vigil::detail {
 /// Levenshtein distance (insert, delete, substitute all cost 1).
 std::size_t edit_distance(std::string_view a, std::string_view b);
 
-/// The candidate closest to `name` when it is plausibly a typo of it (distance at most a third
-/// of the name's length, at least 1, at most 3), else "". Ties go to the earlier candidate.
+/// The candidate closest to `name` when it is plausibly a typo of it (at most one edit per three
+/// characters of the name, and at least one), else "". Ties go to the earlier candidate, so
+/// callers pass candidates in a stable order.
 std::string_view closest_match(std::string_view name, std::span<const std::string_view> candidates);
 
 /// " (did you mean 'x'?)" or "".

@@ -4,6 +4,8 @@
 // Errors stop at the first problem of an expression and point at the token that caused it.
 #include "score/parser.h"
 
+#include "model/text.h"
+
 #include "score/text.h"
 
 #include <algorithm>
@@ -589,21 +591,6 @@ class Parser {
   bool failed_ = false;
 };
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 }  // namespace
 
 std::unique_ptr<Expr> parse_condition(std::string_view text, const NameScope& scope,
@@ -623,17 +610,9 @@ std::optional<Field> string_field_from_name(std::string_view name) noexcept {
 
 std::optional<std::string> closest_name(std::string_view name,
                                         std::span<const std::string_view> candidates) {
-  std::optional<std::string> best;
-  // Up to one edit per three characters (at least one): close enough to be a typo.
-  std::size_t best_distance = std::max<std::size_t>(1, name.size() / 3) + 1;
-  for (std::string_view c : candidates) {
-    const std::size_t d = edit_distance(name, c);
-    if (d < best_distance) {  // first of equals wins: candidates are in a stable order
-      best_distance = d;
-      best = std::string(c);
-    }
-  }
-  return best;
+  const std::string_view best = detail::closest_match(name, candidates);
+  if (best.empty()) return std::nullopt;
+  return std::string(best);
 }
 
 }  // namespace vigil::score
