@@ -633,10 +633,10 @@ std::uint32_t FeatureStore::Impl::new_key(Group& g, std::uint64_t key, std::uint
     g.free_slots.pop_back();
   } else {
     slot = g.n_slots++;
-    // Grow by 1/4 rather than the vector's 2x: records are most of a key's bytes.
-    const std::size_t words = std::size_t{g.n_slots} * (g.rec_bytes / 8);
-    if (words > g.recs.capacity()) g.recs.reserve(words + words / 4 + 64);
-    g.recs.resize(words);
+    if ((slot >> Group::kPageShift) == g.pages.size()) {
+      // A new page (uninitialized: each record is cleared below when taken).
+      g.pages.emplace_back(new std::uint64_t[std::size_t{Group::kPageSlots} * (g.rec_bytes / 8)]);
+    }
     if (!g.buckets.empty()) g.bucket_data.resize(g.n_slots);
   }
   std::memset(g.rec(slot), 0, g.rec_bytes);
@@ -1547,7 +1547,7 @@ FeatureStoreStats FeatureStore::Impl::stats() const {
   st.charged_bytes = charged;
   for (const Group& g : groups) {
     st.keys += g.live;
-    st.key_bytes += g.table.capacity() * 8 + g.recs.capacity() * 8 +
+    st.key_bytes += g.table.capacity() * 8 + g.pages.size() * (std::size_t{Group::kPageSlots} * g.rec_bytes + 8) +
                     g.bucket_data.capacity() * 8 + g.free_slots.capacity() * 4;
     std::size_t bucket_total = 0;
     for (const auto& b : g.buckets) bucket_total += b.count + 1;

@@ -5,7 +5,7 @@
 // one per (key field, status value) for status-change events. Per group:
 //   - `table`  a linear-probing hash table of 8-byte entries (32-bit hash tag, slot + 1), so a
 //              probe touches one cache line and the batch loop can prefetch it rows ahead;
-//   - `recs`   one contiguous record per slot (`rec_bytes`, sized for the group's declared
+//   - `pages`  one contiguous record per slot (`rec_bytes`, sized for the group's declared
 //              features): key, newest time, the event ring (pointer, head, size, capacity,
 //              sequence base), one 32-bit cursor per exact window, the running sums of every
 //              (window, field) accumulator, the min / max monotonic queues and the pointer to
@@ -238,16 +238,21 @@ struct Group {
   std::vector<std::uint64_t> table;
   std::uint64_t mask = 0;
   std::uint64_t live = 0;
-  std::vector<std::uint64_t> recs;  ///< rec_bytes / 8 words per slot
+  /// Records in pages of kPageSlots: growing never moves (copies) the records already held,
+  /// so no row pays for a copy of all keys.
+  static constexpr std::uint32_t kPageShift = 10, kPageSlots = 1u << kPageShift;
+  std::vector<std::unique_ptr<std::uint64_t[]>> pages;  ///< rec_bytes / 8 words per slot
   std::uint32_t n_slots = 0;
   std::vector<std::unique_ptr<Bucket[]>> bucket_data;
   std::vector<std::uint32_t> free_slots;
 
   std::byte* rec(std::uint32_t slot) noexcept {
-    return reinterpret_cast<std::byte*>(recs.data()) + std::size_t{slot} * rec_bytes;
+    return reinterpret_cast<std::byte*>(pages[slot >> kPageShift].get()) +
+           std::size_t{slot & (kPageSlots - 1)} * rec_bytes;
   }
   const std::byte* rec(std::uint32_t slot) const noexcept {
-    return reinterpret_cast<const std::byte*>(recs.data()) + std::size_t{slot} * rec_bytes;
+    return reinterpret_cast<const std::byte*>(pages[slot >> kPageShift].get()) +
+           std::size_t{slot & (kPageSlots - 1)} * rec_bytes;
   }
   RecHead& head(std::uint32_t slot) noexcept { return *reinterpret_cast<RecHead*>(rec(slot)); }
   const RecHead& head(std::uint32_t slot) const noexcept {
