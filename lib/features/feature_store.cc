@@ -615,7 +615,9 @@ void ring_realloc(RecHead& h, std::uint32_t bytes, std::uint32_t cap) {
 }
 
 inline void ring_reserve_one(RecHead& h, std::uint32_t bytes) {
-  if (h.size == h.cap) ring_realloc(h, bytes, h.cap == 0 ? 2 : h.cap * 2);
+  // Grow by half (2, 3, 5, 8, 12, 18, 27, …): rings are most of the event bytes, and 2x
+  // growth left them ~40% empty on average.
+  if (h.size == h.cap) ring_realloc(h, bytes, h.cap == 0 ? 2 : h.cap + (h.cap + 1) / 2);
 }
 
 void ring_free(RecHead& h) {
@@ -747,7 +749,8 @@ void FeatureStore::Impl::relayout(Group& g, std::size_t k) {
     auto* r = static_cast<std::byte*>(std::malloc(std::size_t{h.cap} * g.lay.bytes));
     if (r == nullptr) throw std::bad_alloc();
     for (std::uint32_t i = 0; i < h.size; ++i) {
-      const std::byte* e = h.ring + std::size_t{(h.head + i) & (h.cap - 1)} * old.bytes;
+      const std::uint32_t pos = h.head + i < h.cap ? h.head + i : h.head + i - h.cap;
+      const std::byte* e = h.ring + std::size_t{pos} * old.bytes;
       w[0] = static_cast<std::uint64_t>(features_detail::load_time(e));
       for (std::size_t s = 0; s < g.slots.size(); ++s) w[1 + s] = load_slot(old, e, s);
       features_detail::store_event(g.lay, w.data(), r + std::size_t{i} * g.lay.bytes);
@@ -867,8 +870,7 @@ void FeatureStore::Impl::evict_front(Group& g, std::uint32_t slot) {
     while (drop < n && g.ev_time(s, drop) <= horizon) ++drop;
   }
   if (drop == 0) return;
-  s.head = (s.head + drop) & (s.cap - 1);
-  s.size -= drop;
+  features_detail::ring_pop_front(s, drop);
   s.base += drop;
   charged -= std::uint64_t{drop} * g.lay.bytes;
   // Give memory back once a burst has left the window (hysteresis: shrink at 1/4 full).
@@ -1175,8 +1177,7 @@ void FeatureStore::Impl::add_status(Group& g, std::uint64_t key, Micros t) {
   std::uint32_t drop = 0;
   while (drop < s.size && g.ev_time(s, drop) <= horizon) ++drop;
   if (drop) {
-    s.head = (s.head + drop) & (s.cap - 1);
-    s.size -= drop;
+    features_detail::ring_pop_front(s, drop);
     charged -= drop * 8ull;
   }
 }
@@ -1267,8 +1268,7 @@ void FeatureStore::Impl::sweep_step(std::uint32_t slots) {
         std::uint32_t drop = 0;
         while (drop < s.size && g.ev_time(s, drop) <= horizon) ++drop;
         if (drop) {
-          s.head = (s.head + drop) & (s.cap - 1);
-          s.size -= drop;
+          features_detail::ring_pop_front(s, drop);
           charged -= drop * 8ull;
         }
       }

@@ -10,7 +10,7 @@
 //              sequence base), one 32-bit cursor per exact window, the running sums of every
 //              (window, field) accumulator, the min / max monotonic queues and the pointer to
 //              each distinct-value table. One key costs one record and its ring, nothing else;
-//   - events   `ev_bytes` per event in the key's power-of-two ring: time (8 bytes) then only
+//   - events   `ev_bytes` per event in the key's ring (grown by half: less slack than 2x): time (8 bytes) then only
 //              the fields the group's features need, 4 bytes where the value fits (string ids,
 //              zip, amounts in cents up to ±21M dollars …) — a value that does not fit widens
 //              that field to 8 bytes for the whole group, once (relayout()).
@@ -63,10 +63,17 @@ struct RecHead {
   std::uint64_t key = 0;
   Micros newest = kNever;  ///< newest event time (lateness, TTL)
   std::byte* ring = nullptr;
-  std::uint32_t head = 0, size = 0, cap = 0;  ///< events; cap is 0 or a power of two
+  std::uint32_t head = 0, size = 0, cap = 0;  ///< events; cap grows by half (any value)
   std::uint32_t base = 0;                     ///< sequence number of the ring's front event
 };
 static_assert(sizeof(RecHead) == 40);
+
+/// Drops `n` <= size events from the front of a ring.
+inline void ring_pop_front(RecHead& h, std::uint32_t n) noexcept {
+  h.head += n;
+  if (h.head >= h.cap) h.head -= h.cap;
+  h.size -= n;
+}
 
 /// A min or max monotonic queue of 32-bit event sequence numbers, 16 bytes in the record;
 /// `buf[0]` holds the capacity (a power of two), entries follow.
@@ -259,7 +266,9 @@ struct Group {
     return *reinterpret_cast<const RecHead*>(rec(slot));
   }
   std::byte* ev_at(const RecHead& h, std::uint32_t idx) const noexcept {
-    return h.ring + std::size_t{(h.head + idx) & (h.cap - 1)} * lay.bytes;
+    std::uint32_t pos = h.head + idx;  // head < cap and idx <= cap: one wrap at most
+    if (pos >= h.cap) pos -= h.cap;
+    return h.ring + std::size_t{pos} * lay.bytes;
   }
   Micros ev_time(const RecHead& h, std::uint32_t idx) const noexcept {
     return load_time(ev_at(h, idx));

@@ -441,10 +441,10 @@ TEST_CASE("memory per key and per held event", "[features]") {
   const double per_event =
       static_cast<double>(st2.event_bytes) / static_cast<double>(st2.events_held);
   INFO("bytes per key " << per_key << ", per event " << per_event);
-  // A 72-byte record (head, 3 cursors, 2 sums) + ~10 B of hash table + growth slack.
-  CHECK(per_key <= 100);
-  // 28 B of event (time, 4-byte cents, two merchant coordinates) in a power-of-two ring.
-  CHECK(per_event <= 48);
+  // A 72-byte record (head, 3 cursors, 2 sums) + ~10 B of hash table + the last page's slack.
+  CHECK(per_key <= 92);
+  // 28 B of event (time, 4-byte cents, two merchant coordinates) in a ring grown by half.
+  CHECK(per_event <= 36);
 }
 
 TEST_CASE("running sums do not drift", "[features]") {
