@@ -45,6 +45,10 @@ class Dictionary {
   std::size_t size() const noexcept;
   /// Approximate heap bytes held.
   std::size_t memory_bytes() const noexcept;
+  /// Changes whenever the contents are replaced (load(), move-assignment into this object)
+  /// rather than appended to: a cache of string → id taken from this dictionary stays valid
+  /// while generation() is unchanged.
+  std::uint64_t generation() const noexcept { return generation_; }
 
   /// Writes a versioned, checksummed image (strings in id order, so byte-stable).
   Status save(std::ostream& out) const;
@@ -54,6 +58,7 @@ class Dictionary {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  std::uint64_t generation_ = 0;
 };
 
 }  // namespace vigil

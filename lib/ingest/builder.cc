@@ -149,26 +149,13 @@ StrId RecordBuilder::intern(std::string_view s) {
 }
 
 void RecordBuilder::dictionary_may_have_changed() noexcept {
-  // Appends (ours or anyone's) keep every id's text: the fingerprint survives them. A replaced
-  // dictionary was built while the old one was alive, so its first block sits elsewhere, and
-  // the text of the newest id then moves or changes too.
-  const std::size_t size = dict_.size();
-  const char* first = dict_.view(kNoStr).data();
-  const bool same =
-      first == fp_first_ && size >= fp_size_ && fp_last_id_ < size &&
-      (fp_last_id_ == kNoStr || (dict_.view(fp_last_id_).data() == fp_last_data_ &&
-                                 dict_.view(fp_last_id_).size() == fp_last_size_));
-  if (!same) {
-    if (++epoch_ == 0) {  // wrapped: no entry may claim the new epoch by accident
-      for (InternEntry& e : intern_cache_) e.epoch = 0;
-      epoch_ = 1;
-    }
+  // Appends keep every id's text; only a replaced dictionary (new generation) makes ids stale.
+  if (dict_.generation() == dict_generation_) return;
+  dict_generation_ = dict_.generation();
+  if (++epoch_ == 0) {  // wrapped: no entry may claim the new epoch by accident
+    for (InternEntry& e : intern_cache_) e.epoch = 0;
+    epoch_ = 1;
   }
-  fp_first_ = first;
-  fp_size_ = size;
-  fp_last_id_ = static_cast<StrId>(size - 1);
-  fp_last_data_ = dict_.view(fp_last_id_).data();
-  fp_last_size_ = dict_.view(fp_last_id_).size();
 }
 
 StrId RecordBuilder::intern_slow(std::string_view s) { return dict_.intern(s); }

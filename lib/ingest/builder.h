@@ -86,9 +86,9 @@ class RecordBuilder {
   // transaction of the card), so most lookups hit here and compare a few words of one cache
   // line, with no call into the dictionary. The bytes live in the entry. Ids only go stale when
   // the dictionary is replaced, which can happen only while control is outside the ingestor;
-  // dictionary_may_have_changed() then compares a fingerprint of the dictionary (its first
-  // block, size and newest string) and, when it differs, opens a new epoch: each
-  // entry is then checked against the dictionary's text once, on its next use.
+  // dictionary_may_have_changed() then compares the dictionary's generation() and, when it
+  // changed, opens a new epoch: each entry is then checked against the dictionary's text once,
+  // on its next use.
   struct alignas(64) InternEntry {
     StrId id = kNoStr;
     std::uint32_t epoch = 0;  // 0: empty
@@ -101,12 +101,8 @@ class RecordBuilder {
   std::vector<InternEntry> intern_cache_ =
       std::vector<InternEntry>(std::size_t{2} << kInternSetBits);
   std::uint32_t epoch_ = 1;
-  // Fingerprint of the dictionary as of the last check.
-  const char* fp_first_ = nullptr;
-  std::size_t fp_size_ = 0;
-  StrId fp_last_id_ = kNoStr;  // the newest id, and its text's address and size
-  const char* fp_last_data_ = nullptr;
-  std::size_t fp_last_size_ = 0;
+  // The dictionary's generation() as of the last check.
+  std::uint64_t dict_generation_ = 0;
 };
 
 }  // namespace vigil::ingest

@@ -1,5 +1,6 @@
 #include "vigil/dictionary.h"
 
+#include <algorithm>
 #include <deque>
 #include <string>
 
@@ -24,7 +25,13 @@ struct Dictionary::Impl {
 Dictionary::Dictionary() : impl_(std::make_unique<Impl>()) {}
 Dictionary::~Dictionary() = default;
 Dictionary::Dictionary(Dictionary&&) noexcept = default;
-Dictionary& Dictionary::operator=(Dictionary&&) noexcept = default;
+Dictionary& Dictionary::operator=(Dictionary&& other) noexcept {
+  if (this != &other) {
+    impl_ = std::move(other.impl_);
+    generation_ = std::max(generation_, other.generation_) + 1;
+  }
+  return *this;
+}
 
 StrId Dictionary::intern(std::string_view s) {
   if (auto it = impl_->ids.find(s); it != impl_->ids.end()) return it->second;
@@ -80,6 +87,7 @@ Status Dictionary::load(std::istream& in) {
   }
   if (!r.ok() || !r.at_end()) return {ErrorCode::kCorrupt, "dictionary: malformed payload"};
   *impl_ = std::move(fresh);
+  ++generation_;
   return {};
 }
 

@@ -115,3 +115,33 @@ TEST_CASE("engine snapshot: an image from other feature declarations is refused"
   REQUIRE_FALSE(s.ok());
   CHECK_THAT(s.message(), Catch::Contains("feature declarations"));
 }
+
+TEST_CASE("engine snapshot: restore into an engine that was already streaming",
+          "[engine][snapshot]") {
+  // The receiving engine has a live ingestor whose string cache holds ids of its old
+  // dictionary; after restore every id must come from the restored one.
+  const std::string input = vigil::test::generated_ndjson(30, 12, 41);
+  const std::size_t cut = cut_point(input, input.size() / 2);
+  auto a = Engine::create_default();
+  REQUIRE(a.ok());
+  REQUIRE(a->feed(std::string_view(input).substr(0, cut)).ok());
+  REQUIRE(a->finish().ok());
+  std::stringstream image;
+  REQUIRE(a->snapshot(image).ok());
+  Recorder a_after;
+  a_after.attach(*a);
+  REQUIRE(a->feed(std::string_view(input).substr(cut)).ok());
+  REQUIRE(a->finish().ok());
+
+  auto b = Engine::create_default();
+  REQUIRE(b.ok());
+  REQUIRE(b->feed(vigil::test::generated_ndjson(30, 12, 42)).ok());
+  REQUIRE(b->finish().ok());
+  REQUIRE(b->restore(image).ok());
+  Recorder b_after;
+  b_after.attach(*b);
+  REQUIRE(b->feed(std::string_view(input).substr(cut)).ok());
+  REQUIRE(b->finish().ok());
+  CHECK(b_after.decisions == a_after.decisions);
+  CHECK(b_after.features == a_after.features);
+}
