@@ -4,4 +4,5 @@ target_sources(vigil PRIVATE
   lib/model/dictionary.cc
   lib/model/model.cc
   lib/model/binary_io.cc
-  lib/model/text.cc)
+  lib/model/text.cc
+  lib/model/cpu.cc)

@@ -8,7 +8,7 @@
 namespace vigil::score {
 
 // What the dispatcher checks the CPU for before calling into this unit.
-const std::uint64_t kTargetFeaturesAvx2 = kTargetFeatures;
+const std::uint64_t kTargetFeaturesAvx2 = detail::kUnitFeatures;
 
 void eval_avx2(const ProgramView& program, const EvalArgs& args) noexcept {
   Evaluator<SimdLanes<xsimd::avx2>>(program, args).run();

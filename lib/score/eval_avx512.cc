@@ -12,7 +12,7 @@
 namespace vigil::score {
 
 // What the dispatcher checks the CPU for before calling into this unit.
-const std::uint64_t kTargetFeaturesAvx512 = kTargetFeatures;
+const std::uint64_t kTargetFeaturesAvx512 = detail::kUnitFeatures;
 
 void eval_avx512(const ProgramView& program, const EvalArgs& args) noexcept {
   Evaluator<SimdLanes<xsimd::avx512f>>(program, args).run();

@@ -8,7 +8,7 @@
 namespace vigil::score {
 
 // What the dispatcher checks the CPU for before calling into this unit.
-const std::uint64_t kTargetFeaturesSse42 = kTargetFeatures;
+const std::uint64_t kTargetFeaturesSse42 = detail::kUnitFeatures;
 
 void eval_sse42(const ProgramView& program, const EvalArgs& args) noexcept {
   Evaluator<SimdLanes<xsimd::sse4_2>>(program, args).run();
