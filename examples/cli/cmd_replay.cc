@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "cli/io.h"
 #include "cli/report.h"
+#include "model/text.h"
 #include "vigil/engine.h"
 
 namespace vigil::cli {
@@ -28,40 +29,10 @@ struct ReplayArgs {
   bool quiet = false;
 };
 
-void append_json_string(std::string& o, std::string_view s) {
-  o.push_back('"');
-  for (const char c : s) {
-    if (c == '"' || c == '\\') {
-      o.push_back('\\');
-      o.push_back(c);
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-      o += buf;
-    } else {
-      o.push_back(c);
-    }
-  }
-  o.push_back('"');
-}
-
-void append_csv_field(std::string& o, std::string_view s) {
-  if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
-    o += s;
-    return;
-  }
-  o.push_back('"');
-  for (const char c : s) {
-    if (c == '"') o.push_back('"');
-    o.push_back(c);
-  }
-  o.push_back('"');
-}
-
 void append_decision(std::string& o, const Engine& engine, std::string_view trans_num,
                      const Decision& d) {
   o += "{\"trans_num\":";
-  append_json_string(o, trans_num);
+  detail::append_json_string(o, trans_num);
   char buf[16];
   const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d.score);
   o += ",\"score\":";
@@ -71,7 +42,7 @@ void append_decision(std::string& o, const Engine& engine, std::string_view tran
   o += "\",\"reasons\":[";
   for (std::size_t k = 0; k < d.reason_count; ++k) {
     if (k) o.push_back(',');
-    append_json_string(o, engine.reason_id(d.reasons[k]));
+    detail::append_json_string(o, engine.reason_id(d.reasons[k]));
   }
   o += "]}\n";
 }
@@ -160,7 +131,7 @@ int run_replay(const ReplayArgs& a) {
     o += "trans_num";
     for (const std::string& name : engine.feature_names()) {
       o.push_back(',');
-      append_csv_field(o, name);
+      detail::append_csv_field(o, name);
     }
     o.push_back('\n');
     engine.set_feature_sink(
@@ -168,7 +139,7 @@ int run_replay(const ReplayArgs& a) {
           std::string& o = out.buffer();
           char buf[32];
           for (std::size_t i = 0; i < b.size(); ++i) {
-            append_csv_field(o, b.trans_num[i].view());
+            detail::append_csv_field(o, b.trans_num[i].view());
             for (std::size_t j = 0; j < names.size(); ++j) {
               o.push_back(',');
               const double v = m.at(i, j);

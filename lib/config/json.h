@@ -24,11 +24,11 @@ struct JsonValue {
   Kind kind = Kind::kNull;
   bool boolean = false;
   double number = 0;
-  std::string text;              ///< string contents (unescaped), or the number's source text
-  std::vector<JsonValue> items;  ///< array elements
+  std::string text;                 ///< string contents (unescaped), or the number's source text
+  std::vector<JsonValue> items;     ///< array elements
   std::vector<JsonMember> members;  ///< object members, in order (a vector of an incomplete
                                     ///< type is fine since C++17; a pair of one is not)
-  std::uint32_t line = 1;  ///< 1-based position of the value's first character
+  std::uint32_t line = 1;           ///< 1-based position of the value's first character
   std::uint32_t column = 1;
 
   const JsonValue* find(std::string_view key) const noexcept;
@@ -56,8 +56,5 @@ std::string_view json_kind_name(JsonValue::Kind kind) noexcept;
 
 /// Parses a whole document; errors are kParseError with "line L, column C: …".
 Result<JsonValue> parse_json(std::string_view text);
-
-/// Appends `s` as a JSON string literal (with quotes and escapes).
-void append_json_string(std::string& out, std::string_view s);
 
 }  // namespace vigil::detail

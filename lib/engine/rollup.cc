@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_format.h"
 #include "model/binary_io.h"
+#include "model/text.h"
 
 namespace vigil {
 namespace {
@@ -54,34 +55,6 @@ std::string amount_text(std::int64_t cents) {
 void append_cell_json(std::string& o, const RollupCell& c) {
   o += absl::StrFormat("\"transactions\": %u, \"amount\": %s, \"alerts\": %u, \"fraud\": %u",
                        c.transactions, amount_text(c.amount_cents), c.alerts, c.fraud);
-}
-
-void append_json_escaped(std::string& o, std::string_view s) {
-  o.push_back('"');
-  for (const char ch : s) {
-    if (ch == '"' || ch == '\\') {
-      o.push_back('\\');
-      o.push_back(ch);
-    } else if (static_cast<unsigned char>(ch) < 0x20) {
-      o += absl::StrFormat("\\u%04x", static_cast<unsigned>(ch));
-    } else {
-      o.push_back(ch);
-    }
-  }
-  o.push_back('"');
-}
-
-void append_csv_field(std::string& o, std::string_view s) {
-  if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
-    o += s;
-    return;
-  }
-  o.push_back('"');
-  for (const char ch : s) {
-    if (ch == '"') o.push_back('"');
-    o.push_back(ch);
-  }
-  o.push_back('"');
 }
 
 }  // namespace
@@ -172,9 +145,9 @@ std::string Rollups::to_json(const Dictionary& dict) const {
     o += first ? "\n  {" : ",\n  {";
     first = false;
     o += "\"state\": ";
-    append_json_escaped(o, r.state);
+    detail::append_json_string(o, r.state);
     o += ", \"category\": ";
-    append_json_escaped(o, r.category);
+    detail::append_json_string(o, r.category);
     o += absl::StrFormat(", \"hour\": %d, ", r.hour);
     append_cell_json(o, r.cell);
     o += "}";
@@ -208,9 +181,9 @@ std::string Rollups::to_csv(const Dictionary& dict) const {
   cell(impl_->total);
   for (const SegmentRow& r : segments(dict)) {
     o += "segment,";
-    append_csv_field(o, r.state);
+    detail::append_csv_field(o, r.state);
     o += ',';
-    append_csv_field(o, r.category);
+    detail::append_csv_field(o, r.category);
     o += absl::StrFormat(",%d,,,", r.hour);
     cell(r.cell);
   }

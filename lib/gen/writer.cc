@@ -7,6 +7,7 @@
 #include <limits>
 #include <string>
 
+#include "model/text.h"
 #include "vigil/generate.h"
 
 namespace vigil {
@@ -66,39 +67,6 @@ void append_timestamp(Micros t, std::string& out) {
   out.append(buf, sizeof buf);
 }
 
-// RFC 4180: quote a field holding a separator, quote or line break; double embedded quotes.
-void append_csv_field(std::string_view s, std::string& out) {
-  if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
-    out.append(s);
-    return;
-  }
-  out.push_back('"');
-  for (char c : s) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-}
-
-void append_json_string(std::string_view s, std::string& out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (u < 0x20) {
-      out.append("\\u00");
-      out.push_back(kHex[u >> 4]);
-      out.push_back(kHex[u & 15]);
-    } else {
-      out.push_back(c);
-    }
-  }
-  out.push_back('"');
-}
-
 std::int64_t unix_seconds(const Transaction& tx) {
   return tx.unix_time != kNoUnixTime ? tx.unix_time : floor_div(tx.time, kMicrosPerSecond);
 }
@@ -111,7 +79,7 @@ void append_csv_coordinate(double v, std::string& out) {
 void append_csv_row(const Transaction& tx, const Dictionary& dict, std::uint64_t index,
                     std::string& out) {
   auto str = [&](StrId id) {
-    append_csv_field(dict.view(id), out);
+    detail::append_csv_field(out, dict.view(id));
     out.push_back(',');
   };
   append_int(index, out);
@@ -142,7 +110,7 @@ void append_csv_row(const Transaction& tx, const Dictionary& dict, std::uint64_t
   str(tx.job);
   if (tx.dob != kNoDate) append_date(tx.dob, out);
   out.push_back(',');
-  append_csv_field(tx.trans_num.view(), out);
+  detail::append_csv_field(out, tx.trans_num.view());
   out.push_back(',');
   append_int(unix_seconds(tx), out);
   out.push_back(',');
@@ -172,23 +140,24 @@ void append_ndjson_transaction(const Transaction& tx, const Dictionary& dict, st
   key("\",\"cc_num\":");
   append_int(tx.cc_num, out);
   key(",\"merchant\":");
-  append_json_string(dict.view(tx.merchant), out);
+  detail::append_json_string(out, dict.view(tx.merchant));
   key(",\"category\":");
-  append_json_string(dict.view(tx.category), out);
+  detail::append_json_string(out, dict.view(tx.category));
   key(",\"amt\":");
   append_amount(tx.amt_cents, out);
   key(",\"first\":");
-  append_json_string(dict.view(tx.first), out);
+  detail::append_json_string(out, dict.view(tx.first));
   key(",\"last\":");
-  append_json_string(dict.view(tx.last), out);
+  detail::append_json_string(out, dict.view(tx.last));
   key(",\"gender\":");
-  append_json_string(tx.gender != '\0' ? std::string_view(&tx.gender, 1) : std::string_view(), out);
+  detail::append_json_string(
+      out, tx.gender != '\0' ? std::string_view(&tx.gender, 1) : std::string_view());
   key(",\"street\":");
-  append_json_string(dict.view(tx.street), out);
+  detail::append_json_string(out, dict.view(tx.street));
   key(",\"city\":");
-  append_json_string(dict.view(tx.city), out);
+  detail::append_json_string(out, dict.view(tx.city));
   key(",\"state\":");
-  append_json_string(dict.view(tx.state), out);
+  detail::append_json_string(out, dict.view(tx.state));
   key(",\"zip\":");
   append_int(tx.zip, out);
   key(",\"lat\":");
@@ -198,7 +167,7 @@ void append_ndjson_transaction(const Transaction& tx, const Dictionary& dict, st
   key(",\"city_pop\":");
   append_int(tx.city_pop, out);
   key(",\"job\":");
-  append_json_string(dict.view(tx.job), out);
+  detail::append_json_string(out, dict.view(tx.job));
   key(",\"dob\":");
   if (tx.dob != kNoDate) {
     out.push_back('"');
@@ -208,7 +177,7 @@ void append_ndjson_transaction(const Transaction& tx, const Dictionary& dict, st
     out.append("null");
   }
   key(",\"trans_num\":");
-  append_json_string(tx.trans_num.view(), out);
+  detail::append_json_string(out, tx.trans_num.view());
   key(",\"unix_time\":");
   append_int(unix_seconds(tx), out);
   key(",\"merch_lat\":");
@@ -232,9 +201,9 @@ void append_quoted_timestamp(Micros t, std::string& out) {
 
 void append_ndjson_status(const StatusChange& s, const Dictionary& dict, std::string& out) {
   out.append("{\"type\":\"status\",\"trans_num\":");
-  append_json_string(s.trans_num.view(), out);
+  detail::append_json_string(out, s.trans_num.view());
   out.append(",\"status\":");
-  append_json_string(dict.view(s.status), out);
+  detail::append_json_string(out, dict.view(s.status));
   out.append(",\"time\":");
   append_quoted_timestamp(s.time, out);
   out.append("}\n");
@@ -242,15 +211,15 @@ void append_ndjson_status(const StatusChange& s, const Dictionary& dict, std::st
 
 void append_ndjson_flag(const FlagChange& f, const Dictionary& dict, std::string& out) {
   out.append(f.flagged ? "{\"type\":\"flag\",\"entity\":" : "{\"type\":\"unflag\",\"entity\":");
-  append_json_string(field_name(f.entity), out);
+  detail::append_json_string(out, field_name(f.entity));
   out.append(",\"id\":");
   // The id is the key as text, always a JSON string: a string field's value, the gender
   // letter, or the digits of a card number or zip (see TransactionBatch::key).
   if (is_string_field(f.entity)) {
-    append_json_string(dict.view(static_cast<StrId>(f.key)), out);
+    detail::append_json_string(out, dict.view(static_cast<StrId>(f.key)));
   } else if (f.entity == Field::kGender) {
     const char letter = static_cast<char>(f.key);
-    append_json_string(std::string_view(&letter, 1), out);
+    detail::append_json_string(out, std::string_view(&letter, 1));
   } else {
     out.push_back('"');
     append_int(f.key, out);
@@ -258,7 +227,7 @@ void append_ndjson_flag(const FlagChange& f, const Dictionary& dict, std::string
   }
   if (f.flagged) {
     out.append(",\"reason\":");
-    append_json_string(dict.view(f.reason), out);
+    detail::append_json_string(out, dict.view(f.reason));
     if (f.until != std::numeric_limits<Micros>::max()) {
       out.append(",\"until\":");
       append_quoted_timestamp(f.until, out);
