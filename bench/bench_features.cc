@@ -181,7 +181,8 @@ void BM_Features_ProcessOne(benchmark::State& state) {
   state.counters["max_ns_unpreempted"] = static_cast<double>(max_own);
   std::sort(ns.begin(), ns.end());
   auto pct = [&](double p) {
-    return static_cast<double>(ns[static_cast<std::size_t>(p * static_cast<double>(ns.size() - 1))]);
+    return static_cast<double>(
+        ns[static_cast<std::size_t>(p * static_cast<double>(ns.size() - 1))]);
   };
   state.counters["p50_ns"] = pct(0.5);
   state.counters["p99_ns"] = pct(0.99);
@@ -287,9 +288,10 @@ void BM_Features_RescanBaseline(benchmark::State& state) {
 }
 BENCHMARK(BM_Features_RescanBaseline)->Arg(100'000)->Unit(benchmark::kMillisecond)->Iterations(1);
 
-// 1M / 10M cards (synthetic, not the realistic generator): a synthetic stream (Poisson arrivals, skewed card activity: a quarter of the
-// cards make three quarters of the transactions), one day long, generated batch by batch
-// outside the timed region so that no 10M-card data set has to be held in memory.
+// 1M / 10M cards (synthetic, not the realistic generator): a synthetic stream (Poisson arrivals,
+// skewed card activity: a quarter of the cards make three quarters of the transactions), one day
+// long, generated batch by batch outside the timed region so that no 10M-card data set has to be
+// held in memory.
 class SyntheticStream {
  public:
   SyntheticStream(std::uint64_t cards, std::uint64_t events_per_card_day)

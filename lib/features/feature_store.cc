@@ -359,16 +359,16 @@ std::unique_ptr<FeatureStore::Impl> FeatureStore::Impl::build(const Config& conf
       if (d.kind == SlotKind::kKey) {
         g.wide[k] = d.field == Field::kCcNum;
       } else if (d.kind == SlotKind::kScaled) {
-        g.wide[k] = !(d.field == Field::kAmt || d.field == Field::kCityPop ||
-                      d.field == Field::kDob || d.field == Field::kIsFraud ||
-                      d.field == Field::kUnixTime);
+        g.wide[k] =
+            !(d.field == Field::kAmt || d.field == Field::kCityPop || d.field == Field::kDob ||
+              d.field == Field::kIsFraud || d.field == Field::kUnixTime);
       }
     }
     g.lay = make_layout(g.slots, g.wide);
     // Record: head, cursors, then per accumulator Σx (or the distinct set), n if the field
     // can be missing (amounts never are: n is the window's count), Σx², min / max queues.
-    std::uint32_t off = static_cast<std::uint32_t>(sizeof(features_detail::RecHead) +
-                                                   4 * g.windows.size());
+    std::uint32_t off =
+        static_cast<std::uint32_t>(sizeof(features_detail::RecHead) + 4 * g.windows.size());
     off = (off + 7) & ~7u;
     for (auto& a : g.accs) {
       a.has_n = a.distinct < 0 && g.slots[a.slot].field != Field::kAmt;
@@ -476,8 +476,7 @@ void Group::erase(std::uint64_t h, std::uint32_t slot) {
   while (static_cast<std::uint32_t>(table[i]) != slot + 1) i = (i + 1) & mask;
   // Backward-shift deletion: no tombstones, probes stay as short as at insertion.
   for (std::uint64_t j = (i + 1) & mask; table[j] != 0; j = (j + 1) & mask) {
-    const std::uint64_t k =
-        key_hash(head(static_cast<std::uint32_t>(table[j]) - 1).key) & mask;
+    const std::uint64_t k = key_hash(head(static_cast<std::uint32_t>(table[j]) - 1).key) & mask;
     const bool movable = i <= j ? (k <= i || k > j) : (k <= i && k > j);
     if (movable) {
       table[i] = table[j];
@@ -512,7 +511,9 @@ inline void st128(std::byte* p, i128 v) { std::memcpy(p, &v, sizeof v); }
 
 // An accumulator's fields in its key record.
 inline std::byte* acc_sum(std::byte* rec, const features_detail::AccDef& a) { return rec + a.off; }
-inline std::byte* acc_n(std::byte* rec, const features_detail::AccDef& a) { return rec + a.off + 8; }
+inline std::byte* acc_n(std::byte* rec, const features_detail::AccDef& a) {
+  return rec + a.off + 8;
+}
 inline std::byte* acc_sq(std::byte* rec, const features_detail::AccDef& a) {
   return rec + a.off + (a.has_n ? 16 : 8);
 }
@@ -705,8 +706,8 @@ void FeatureStore::Impl::ensure_fits(Group& g, const std::uint64_t* ev) {
   for (std::size_t k = 0; k < g.slots.size(); ++k) {
     if (g.lay.code[k] != 2) continue;
     const auto v = static_cast<std::int64_t>(ev[1 + k]);
-    if (v != kMissing && (v <= features_detail::kMissing32 ||
-                          v > std::numeric_limits<std::int32_t>::max())) {
+    if (v != kMissing &&
+        (v <= features_detail::kMissing32 || v > std::numeric_limits<std::int32_t>::max())) {
       relayout(g, k);
     }
   }
@@ -845,12 +846,14 @@ void FeatureStore::Impl::push_in_order(Group& g, std::uint32_t slot) {
       if (a.min_q >= 0) {
         MonoQ& q = acc_q(rec, a.min_off);
         while (!q.empty() && q.front() - s.base < idx) q.pop_front();
-        if (!q.empty()) view.mn = static_cast<std::int64_t>(g.ev_word(s, q.front() - s.base, a.slot));
+        if (!q.empty())
+          view.mn = static_cast<std::int64_t>(g.ev_word(s, q.front() - s.base, a.slot));
       }
       if (a.max_q >= 0) {
         MonoQ& q = acc_q(rec, a.max_off);
         while (!q.empty() && q.front() - s.base < idx) q.pop_front();
-        if (!q.empty()) view.mx = static_cast<std::int64_t>(g.ev_word(s, q.front() - s.base, a.slot));
+        if (!q.empty())
+          view.mx = static_cast<std::int64_t>(g.ev_word(s, q.front() - s.base, a.slot));
       }
     }
   }
@@ -1046,7 +1049,9 @@ bool FeatureStore::Impl::bucket_add(Group& g, std::uint32_t slot, std::size_t j,
   // A bucket counts in `tot` only while its id is in (tot.id - cnt, tot.id]; buckets with older
   // ids are stale and ignored wherever they are read, so a key that was idle for a whole
   // window resets its totals without touching the ring (no per-bucket writes for idle keys).
-  auto live = [&](const Bucket& x) { return x.id != kNever && x.id > tot.id - cnt && x.id <= tot.id; };
+  auto live = [&](const Bucket& x) {
+    return x.id != kNever && x.id > tot.id - cnt && x.id <= tot.id;
+  };
   if (tot.id == kNever || b > tot.id) {
     if (tot.id == kNever || b - tot.id >= cnt) {
       tot = Bucket{};
@@ -1291,8 +1296,7 @@ void FeatureStore::Impl::enforce_budget() {
   for (std::size_t gi = 0; gi < groups.size(); ++gi) {
     const Group& g = groups[gi];
     g.for_each([&](std::uint32_t slot) {
-      all.emplace_back(g.head(slot).newest, static_cast<std::uint32_t>(gi), g.head(slot).key,
-                       slot);
+      all.emplace_back(g.head(slot).newest, static_cast<std::uint32_t>(gi), g.head(slot).key, slot);
     });
   }
   std::sort(all.begin(), all.end());
@@ -1547,7 +1551,8 @@ FeatureStoreStats FeatureStore::Impl::stats() const {
   st.charged_bytes = charged;
   for (const Group& g : groups) {
     st.keys += g.live;
-    st.key_bytes += g.table.capacity() * 8 + g.pages.size() * (std::size_t{Group::kPageSlots} * g.rec_bytes + 8) +
+    st.key_bytes += g.table.capacity() * 8 +
+                    g.pages.size() * (std::size_t{Group::kPageSlots} * g.rec_bytes + 8) +
                     g.bucket_data.capacity() * 8 + g.free_slots.capacity() * 4;
     std::size_t bucket_total = 0;
     for (const auto& b : g.buckets) bucket_total += b.count + 1;
@@ -1583,7 +1588,8 @@ FeatureStoreStats FeatureStore::Impl::stats() const {
                                        : DistinctSet::bytes<DistinctSet::Wide>(d->cap);
           }
         }
-        for (const std::uint32_t off : {a.min_q >= 0 ? a.min_off : 0u, a.max_q >= 0 ? a.max_off : 0u}) {
+        for (const std::uint32_t off :
+             {a.min_q >= 0 ? a.min_off : 0u, a.max_q >= 0 ? a.max_off : 0u}) {
           if (off == 0) continue;
           const std::uint32_t cap = reinterpret_cast<const MonoQ*>(rec + off)->cap();
           st.other_bytes += cap ? 4ull * (cap + 1) : 0;

@@ -10,7 +10,8 @@
 //              sequence base), one 32-bit cursor per exact window, the running sums of every
 //              (window, field) accumulator, the min / max monotonic queues and the pointer to
 //              each distinct-value table. One key costs one record and its ring, nothing else;
-//   - events   `ev_bytes` per event in the key's ring (grown by half: less slack than 2x): time (8 bytes) then only
+//   - events   `ev_bytes` per event in the key's ring (grown by half: less slack than 2x): time (8
+//   bytes) then only
 //              the fields the group's features need, 4 bytes where the value fits (string ids,
 //              zip, amounts in cents up to ±21M dollars …) — a value that does not fit widens
 //              that field to 8 bytes for the whole group, once (relayout()).
@@ -183,8 +184,8 @@ inline void store_event(const Layout& l, const std::uint64_t* w, std::byte* ev) 
 struct AccDef {
   std::uint8_t window = 0;
   std::uint8_t slot = 0;
-  bool sq = false;  ///< keeps Σx² (std)
-  bool has_n = false;  ///< the field can be missing: keeps n (else n = the window's count)
+  bool sq = false;      ///< keeps Σx² (std)
+  bool has_n = false;   ///< the field can be missing: keeps n (else n = the window's count)
   bool narrow = false;  ///< distinct over a 4-byte key field (DistinctSet::Narrow entries)
   std::int32_t min_q = -1, max_q = -1, distinct = -1;
   std::uint32_t off = 0;  ///< record byte offset of Σx (or the DistinctSet*), then n, Σx²
@@ -227,9 +228,9 @@ struct Group {
   StrId status = kNoStr;  ///< kNoStr: transactions; else status changes to this status
   bool is_card = false;   ///< holds the built-in "since previous" features
   std::vector<SlotDef> slots;
-  Layout lay;                        ///< event layout
-  std::vector<std::uint8_t> wide;    ///< slot k is stored in 8 bytes
-  std::uint64_t widened = 0;         ///< slots widened because a value did not fit (bits)
+  Layout lay;                      ///< event layout
+  std::vector<std::uint8_t> wide;  ///< slot k is stored in 8 bytes
+  std::uint64_t widened = 0;       ///< slots widened because a value did not fit (bits)
   int mlat_slot = -1, mlon_slot = -1;
   std::vector<Micros> windows;  ///< exact windows, ascending
   Micros retention = 0;         ///< events older than newest - retention leave the ring
@@ -415,8 +416,9 @@ struct FeatureStore::Impl {
   }
   /// Status events at or before this time are gone in the logical state.
   Micros status_floor(const Group& g) const noexcept {
-    return sweep_mark == features_detail::kNever ? features_detail::kNever
-                                                 : features_detail::sat_sub(sweep_mark, g.retention);
+    return sweep_mark == features_detail::kNever
+               ? features_detail::kNever
+               : features_detail::sat_sub(sweep_mark, g.retention);
   }
   void enforce_budget();
 

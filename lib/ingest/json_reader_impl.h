@@ -222,7 +222,7 @@ std::string_view Reader::key_of(simdjson::simdjson_result<od::field>& f) {
 }
 
 bool Reader::json_error(error_code e, std::string_view where, const char* data, std::size_t len,
-                            RecordBuilder& builder) {
+                        RecordBuilder& builder) {
   if (e == simdjson::UTF8_ERROR) {
     return builder.fail(RejectKind::kInvalidUtf8, "",
                         absl::StrFormat("invalid UTF-8 at byte %u of the record",
@@ -323,7 +323,7 @@ simdjson_inline error_code Reader::set_plain(od::value& v, std::uint8_t slot, Ro
 }
 
 bool Reader::read_flat(const char* data, std::size_t len, std::size_t capacity, Row& row,
-                           RecordBuilder& builder) {
+                       RecordBuilder& builder) {
   row.clear();
   fields_ = 0;
   unescaped_used_ = 0;
@@ -350,7 +350,7 @@ bool Reader::read_flat(const char* data, std::size_t len, std::size_t capacity, 
 }
 
 bool Reader::finish_cdc(CdcRecord& rec, const EnvelopeScan& scan, bool ok, CdcHandler& handler,
-                            RecordBuilder& builder) {
+                        RecordBuilder& builder) {
   if (!ok) {
     handler.on_cdc(rec, false, builder);
     return false;
@@ -415,7 +415,7 @@ void Reader::reset_cdc(std::size_t index, bool in_batch) noexcept {
 // Debezium "payload" wrapper, the DynamoDB "dynamodb" member and the Lambda "Records" array.
 // Returns a simdjson error for syntax problems; sets ok = false for semantic ones.
 error_code Reader::scan_envelope(od::object o, EnvelopeScan& scan, bool& ok, int depth,
-                                     CdcHandler& handler, RecordBuilder& builder) {
+                                 CdcHandler& handler, RecordBuilder& builder) {
   CdcRecord& rec = cdc_;
   for (auto member : o) {
     if (const error_code e = member.error()) return e;
@@ -530,8 +530,8 @@ error_code Reader::scan_envelope(od::object o, EnvelopeScan& scan, bool& ok, int
   return SUCCESS;
 }
 
-bool Reader::read_cdc(const char* data, std::size_t len, std::size_t capacity,
-                          CdcHandler& handler, RecordBuilder& builder) {
+bool Reader::read_cdc(const char* data, std::size_t len, std::size_t capacity, CdcHandler& handler,
+                      RecordBuilder& builder) {
   reset_cdc(0, false);
   limit_hit_ = false;
   unescaped_used_ = 0;
@@ -565,7 +565,6 @@ bool Reader::read_cdc(const char* data, std::size_t len, std::size_t capacity,
   finish_cdc(cdc_, scan, ok, handler, builder);
   return true;
 }
-
 
 std::uint64_t Reader::raw_checksum(const char* data, std::size_t len, std::size_t& docs) {
   std::uint64_t sum = 0;

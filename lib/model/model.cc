@@ -187,8 +187,7 @@ double haversine_km_cos(double lat1, double lon1, double cos_lat1, double lat2, 
 }
 
 double haversine_km(double lat1, double lon1, double lat2, double lon2) noexcept {
-  return haversine_km_cos(lat1, lon1, haversine_cos_lat(lat1), lat2, lon2,
-                          haversine_cos_lat(lat2));
+  return haversine_km_cos(lat1, lon1, haversine_cos_lat(lat1), lat2, lon2, haversine_cos_lat(lat2));
 }
 
 }  // namespace vigil

@@ -1,8 +1,8 @@
 // Feature store: configuration checks, hand-computed built-ins and window edges, lateness
 // policies, status-change features, eviction, memory figures, snapshot stability and refusal
 // of damaged snapshots.
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
 #include <limits>
