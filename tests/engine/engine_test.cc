@@ -186,7 +186,7 @@ TEST_CASE("engine: late transactions beyond the bound are dead-lettered and stil
   CHECK(engine.counters().transactions == 3);
 }
 
-TEST_CASE("engine: hot reload swaps rules; a bad config is refused and the old one runs on",
+TEST_CASE("engine: hot reload swaps rules, a bad config is refused and the old one runs on",
           "[engine]") {
   Engine engine = testing::make_engine(kBurstConfig);
   testing::TxBuilder tx(engine.dictionary());

@@ -570,7 +570,7 @@ TEST_CASE("detect_format", "[ingest]") {
   CHECK(vigil::format_name(Format::kCdc) == "cdc");
 }
 
-TEST_CASE("options are validated; a throwing sink is reported, not propagated", "[ingest]") {
+TEST_CASE("options are validated, a throwing sink is reported, not propagated", "[ingest]") {
   vigil::Dictionary dict;
   LogSink sink(dict);
   IngestOptions bad;

@@ -25,7 +25,7 @@ FlagChange flag(std::uint64_t key, Micros from, Micros until = std::numeric_limi
 
 }  // namespace
 
-TEST_CASE("flags are active in [flagged_at, until) and unflag removes", "[score]") {
+TEST_CASE("flags are active from flagged_at up to until, and unflag removes", "[score]") {
   FlagSet flags;
   REQUIRE(flags.apply(flag(42, 100, 200)));
   CHECK_FALSE(flags.find(Field::kCcNum, 42, 99).has_value());

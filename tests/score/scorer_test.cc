@@ -168,7 +168,7 @@ TEST_CASE("scores clamp to 0..1000 and negative rules subtract", "[score]") {
   CHECK(out[1].reasons[0] == 2);
 }
 
-TEST_CASE("flagged() rules see the join; hits go to the sink list", "[score]") {
+TEST_CASE("flagged() rules see the join, hits go to the sink list", "[score]") {
   Fixture f;
   Config c;
   c.rules.push_back(rule("FLAGGED_CARD", "flagged(cc_num)", 1000, "card is on the flagged list"));
@@ -286,7 +286,7 @@ TEST_CASE("model terms may be expressions and conditions", "[score]") {
   CHECK(out[2].reasons[0] == kModelReasonBase + 1);
 }
 
-TEST_CASE("evaluate_terms gives raw term values; zero weights compile", "[score]") {
+TEST_CASE("evaluate_terms gives raw term values, zero weights compile", "[score]") {
   Fixture f;
   Config c;
   c.model.kind = ModelSpec::Kind::kLogistic;
@@ -391,7 +391,7 @@ TEST_CASE("model term errors name the term, the column and a suggestion", "[scor
   CHECK(s.status().message().find("model term 'hour < 4 &&', column 12") != std::string::npos);
 }
 
-TEST_CASE("single-use arithmetic runs inside its comparison; model terms in one step",
+TEST_CASE("single-use arithmetic runs inside its comparison, model terms in one step",
           "[score][simd]") {
   Fixture f;
   Config c;

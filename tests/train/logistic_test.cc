@@ -75,7 +75,7 @@ TEST_CASE("fit_logistic recovers known coefficients", "[train]") {
   CHECK(m.terms[0].mean == fit->mean[0]);
 }
 
-TEST_CASE("fit_logistic: missing values count as the mean; bad input is refused", "[train]") {
+TEST_CASE("fit_logistic: missing values count as the mean, bad input is refused", "[train]") {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   std::vector<double> x = {1, nan, 3, 4, 5, 6, 7, 8};
   std::vector<std::uint8_t> y = {0, 0, 0, 0, 1, 1, 1, 1};
