@@ -152,7 +152,6 @@ int run_replay(const ReplayArgs& a) {
           out.maybe_flush();
         });
   }
-  engine.set_dead_letter_sink([&](const Rejected& r) { report.reject(r); });
 
   Progress progress(in.size());
   std::string chunk(std::max<std::size_t>(a.chunk_bytes, 1), '\0');

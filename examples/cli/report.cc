@@ -40,14 +40,6 @@ void DetectionReport::add(const TransactionBatch& b, std::span<const Decision> d
   }
 }
 
-void DetectionReport::reject(const Rejected& r) {
-  ++rejected_;
-  std::string key = r.field.empty() ? r.reason : r.field + ": " + r.reason;
-  const std::size_t cut = key.find_first_of("0123456789'\"");
-  if (cut != std::string::npos && cut > 0) key.resize(key.find_last_not_of(" (:", cut - 1) + 1);
-  ++rejected_by_reason_[key];
-}
-
 double DetectionReport::recall() const {
   return ratio(by_label_[1][1] + by_label_[1][2], labelled_fraud());
 }
@@ -60,18 +52,18 @@ double DetectionReport::precision() const {
 }
 
 void DetectionReport::print(std::FILE* f, std::uint64_t bytes, double seconds) const {
-  const std::uint64_t records = transactions_ + rejected_;
+  const EngineCounters& counters = engine_.counters();
+  const std::uint64_t records = transactions_ + counters.rejected;
   std::fprintf(
       f,
       "vigil: %s transactions scored, %s rejected, in %.2f s (%.2f M records/s, %.0f MB/s) on %s\n",
-      with_commas(transactions_).c_str(), with_commas(rejected_).c_str(), seconds,
+      with_commas(transactions_).c_str(), with_commas(counters.rejected).c_str(), seconds,
       seconds > 0 ? static_cast<double>(records) / seconds / 1e6 : 0.0,
       seconds > 0 ? static_cast<double>(bytes) / seconds / 1e6 : 0.0,
       std::string(engine_.arch()).c_str());
-  if (!rejected_by_reason_.empty()) {
+  if (!counters.rejected_by_reason.empty()) {
     std::fprintf(f, "rejected by reason:\n");
-    std::vector<std::pair<std::string, std::uint64_t>> rows(rejected_by_reason_.begin(),
-                                                            rejected_by_reason_.end());
+    std::vector<std::pair<std::string, std::uint64_t>> rows = counters.rejected_by_reason;
     std::stable_sort(rows.begin(), rows.end(),
                      [](const auto& a, const auto& b) { return a.second > b.second; });
     for (std::size_t i = 0; i < rows.size() && i < 10; ++i) {

@@ -21,8 +21,6 @@ class DetectionReport {
 
   /// Counts one scored batch.
   void add(const TransactionBatch& batch, std::span<const Decision> decisions);
-  /// Counts one dead letter (reasons grouped by their text up to the first value).
-  void reject(const Rejected& r);
 
   std::uint64_t labelled_fraud() const {
     return by_label_[1][0] + by_label_[1][1] + by_label_[1][2];
@@ -43,12 +41,10 @@ class DetectionReport {
  private:
   const Engine& engine_;
   std::uint64_t transactions_ = 0;
-  std::uint64_t rejected_ = 0;
   std::array<std::uint64_t, 3> by_action_{};
   std::array<std::array<std::uint64_t, 3>, 2> by_label_{};
   std::vector<std::uint64_t> reason_hits_;
   std::vector<std::uint64_t> reason_fraud_hits_;
-  std::map<std::string, std::uint64_t> rejected_by_reason_;
 };
 
 }  // namespace vigil::cli

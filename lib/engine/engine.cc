@@ -89,17 +89,12 @@ struct Engine::Impl : IngestSink {
 
   void reject(const Rejected& r) {
     ++counters.rejected;
-    auto it = rejected_by_reason.find(r.reason);
-    if (it == rejected_by_reason.end()) {
-      // Reasons name values ("lat 123 out of range"): count by the text before the first digit
-      // or quote, so the table stays small and readable.
-      std::string key = r.field.empty() ? r.reason : r.field + ": " + r.reason;
-      const std::size_t cut = key.find_first_of("0123456789'\"");
-      if (cut != std::string::npos && cut > 0) key.resize(key.find_last_not_of(" (:", cut - 1) + 1);
-      ++rejected_by_reason[key];
-    } else {
-      ++it->second;
-    }
+    // Reasons name values ("lat 123 out of range"): count by the text before the first digit
+    // or quote, so the table stays small and readable.
+    std::string key = r.field.empty() ? r.reason : r.field + ": " + r.reason;
+    const std::size_t cut = key.find_first_of("0123456789'\"");
+    if (cut != std::string::npos && cut > 0) key.resize(key.find_last_not_of(" (:", cut - 1) + 1);
+    ++rejected_by_reason[key];
     if (dead_letter_sink) dead_letter_sink(r);
   }
 
@@ -202,20 +197,26 @@ struct Engine::Impl : IngestSink {
     }
   }
 
-  Status add_config_flags() {
+  // The key a config flag sets, as TransactionBatch::key() gives it (ids validated by
+  // parse_config; string ids interned into the engine's dictionary).
+  std::uint64_t config_flag_key(const FlagSpec& spec) {
+    if (spec.entity == Field::kCcNum || spec.entity == Field::kZip) return std::stoull(spec.id);
+    if (spec.entity == Field::kGender)
+      return spec.id.empty() ? 0 : static_cast<unsigned char>(spec.id[0]);
+    return dict.intern(spec.id);
+  }
+
+  void remember_config_flag_keys() {
     config_flag_keys.clear();
+    for (const FlagSpec& spec : config.flags)
+      config_flag_keys.emplace_back(spec.entity, config_flag_key(spec));
+  }
+
+  Status add_config_flags() {
     for (const FlagSpec& spec : config.flags) {
       if (Status s = flags.add(spec, dict); !s.ok()) return s;
-      std::uint64_t key = 0;
-      if (spec.entity == Field::kCcNum || spec.entity == Field::kZip) {
-        key = std::stoull(spec.id);  // validated by parse_config
-      } else if (spec.entity == Field::kGender) {
-        key = spec.id.empty() ? 0 : static_cast<unsigned char>(spec.id[0]);
-      } else {
-        key = dict.intern(spec.id);
-      }
-      config_flag_keys.emplace_back(spec.entity, key);
     }
+    remember_config_flag_keys();
     return {};
   }
 
@@ -485,14 +486,7 @@ Status Engine::restore(std::istream& in) {
   m.counters = std::move(counters);
   m.rejected_by_reason = std::move(by_reason);
   m.counters.reason_hits.resize(m.scorer->rule_count() + m.scorer->model_terms());
-  m.config_flag_keys.clear();
-  for (const FlagSpec& spec : m.config.flags) {
-    if (spec.entity == Field::kCcNum || spec.entity == Field::kZip) {
-      m.config_flag_keys.emplace_back(spec.entity, std::stoull(spec.id));
-    } else if (is_string_field(spec.entity)) {
-      m.config_flag_keys.emplace_back(spec.entity, m.dict.intern(spec.id));
-    }
-  }
+  m.remember_config_flag_keys();
   return {};
 }
 

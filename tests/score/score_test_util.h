@@ -1,6 +1,8 @@
 // Shared helpers of the score tests: the built-in feature names and config builders.
 #pragma once
 
+#include "vigil/features.h"
+
 #include <string>
 #include <vector>
 
@@ -11,15 +13,8 @@ namespace vigil::score_test {
 
 /// The feature store's column order: built-ins first, then declared features.
 inline std::vector<std::string> feature_names(std::vector<std::string> declared = {}) {
-  std::vector<std::string> names = {"amt",
-                                    "hour",
-                                    "weekday",
-                                    "age",
-                                    "city_pop",
-                                    "km_home_merchant",
-                                    "secs_since_prev",
-                                    "km_from_prev",
-                                    "kmh_from_prev"};
+  std::vector<std::string> names(vigil::builtin_feature_names().begin(),
+                                 vigil::builtin_feature_names().end());
   names.insert(names.end(), declared.begin(), declared.end());
   return names;
 }
