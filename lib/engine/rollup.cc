@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <tuple>
 
 #include "absl/container/flat_hash_map.h"
@@ -12,17 +13,6 @@
 
 namespace vigil {
 namespace {
-
-struct SegmentKey {
-  StrId state;
-  StrId category;
-  std::uint8_t hour;
-  friend bool operator==(const SegmentKey&, const SegmentKey&) = default;
-  template <typename H>
-  friend H AbslHashValue(H h, const SegmentKey& k) {
-    return H::combine(std::move(h), k.state, k.category, k.hour);
-  }
-};
 
 constexpr std::array<std::string_view, kAgeBands> kAgeBandNames = {
     "<25", "25-34", "35-44", "45-54", "55-64", "65+", "unknown"};
@@ -79,10 +69,91 @@ int age_in_years(std::int32_t dob_days, Micros at) noexcept {
   return years;
 }
 
+namespace {
+
+// The age band of a date of birth at one day, without calendar arithmetic per row: a person
+// born on day b is at least A years old on (y, m, d) exactly when b <= the day (y - A, m, d),
+// with Feb 29 of a non-leap year read as Feb 28 (the dates before it are those up to Feb 28).
+// Agrees with age_band_of(age_in_years(b, t)) for every b and t (tested).
+class AgeBander {
+ public:
+  std::size_t band(std::int32_t dob_days, Micros at) noexcept {
+    if (dob_days == kNoDate) return kUnknownBand;
+    const std::int64_t day = floor_div(at, kMicrosPerDay);
+    if (day != day_) set_day(day);
+    if (dob_days > cut_[0]) return kUnknownBand;  // born after `at`: a negative age
+    std::size_t band = 0;
+    for (std::size_t k = 1; k < cut_.size(); ++k) band += dob_days <= cut_[k] ? 1 : 0;
+    return band;
+  }
+
+ private:
+  static constexpr std::array<int, 6> kAges = {0, 25, 35, 45, 55, 65};
+
+  void set_day(std::int64_t day) noexcept {
+    day_ = day;
+    const CivilDate now = civil_from_days(day);
+    for (std::size_t k = 0; k < kAges.size(); ++k) {
+      const std::int64_t y = std::int64_t{now.year} - kAges[k];
+      const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+      const unsigned d = now.month == 2 && now.day == 29 && !leap ? 28 : now.day;
+      cut_[k] = days_from_civil(y, now.month, d);
+    }
+  }
+
+  std::int64_t day_ = std::numeric_limits<std::int64_t>::min();
+  std::array<std::int64_t, kAges.size()> cut_{};
+};
+
+constexpr std::size_t kHours = 24;
+
+constexpr std::uint64_t pair_key(StrId state, StrId category) noexcept {
+  return std::uint64_t{state} << 32 | category;
+}
+
+}  // namespace
+
+// Segments are grouped by (state, category): one hash probe per row finds a block of 24 hour
+// cells, and a (state, category) with no transaction in some hour keeps an empty cell there
+// (exports list only cells with transactions, so the empty ones are invisible).
 struct Rollups::Impl {
-  absl::flat_hash_map<SegmentKey, RollupCell> segments;
+  absl::flat_hash_map<std::uint64_t, std::uint32_t> block_of;  // pair_key -> block number
+  std::vector<RollupCell> cells;                               // block b's hour h at b * kHours + h
+  std::vector<std::uint64_t> block_keys;                       // pair_key of each block
   std::array<std::array<RollupCell, kAgeBands>, 3> demographics{};
   RollupCell total;
+  AgeBander ages;
+
+  // The index of a cell in the flat array of blocks (created empty on first use).
+  std::uint32_t cell_index(StrId state, StrId category, int hour) {
+    const auto [it, inserted] = block_of.try_emplace(pair_key(state, category),
+                                                     static_cast<std::uint32_t>(block_keys.size()));
+    if (inserted) {
+      cells.resize(cells.size() + kHours);
+      block_keys.push_back(it->first);
+    }
+    return it->second * static_cast<std::uint32_t>(kHours) + static_cast<std::uint32_t>(hour);
+  }
+  RollupCell& cell(StrId state, StrId category, int hour) {
+    return cells[cell_index(state, category, hour)];
+  }
+
+  // Every non-empty cell, in (state id, category id, hour) order.
+  template <typename F>
+  void for_each_segment(F&& f) const {
+    std::vector<std::uint32_t> order(block_keys.size());
+    for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&](std::uint32_t a, std::uint32_t b) { return block_keys[a] < block_keys[b]; });
+    for (const std::uint32_t i : order) {
+      const auto state = static_cast<StrId>(block_keys[i] >> 32);
+      const auto category = static_cast<StrId>(block_keys[i] & 0xFFFFFFFFu);
+      for (std::size_t h = 0; h < kHours; ++h) {
+        const RollupCell& c = cells[i * kHours + h];
+        if (c.transactions != 0) f(state, category, static_cast<int>(h), c);
+      }
+    }
+  }
 };
 
 Rollups::Rollups() : impl_(std::make_unique<Impl>()) {}
@@ -91,17 +162,31 @@ Rollups::Rollups(Rollups&&) noexcept = default;
 Rollups& Rollups::operator=(Rollups&&) noexcept = default;
 
 void Rollups::add(const TransactionBatch& b, std::span<const Decision> decisions) {
-  for (std::size_t i = 0; i < b.size(); ++i) {
-    const bool alert = decisions[i].action != Action::kApprove;
-    const bool fraud = b.is_fraud[i] == 1;
-    const std::int64_t cents = b.amt_cents[i];
-    const SegmentKey key{b.state[i], b.category[i], static_cast<std::uint8_t>(hour_of(b.time[i]))};
-    add_to(impl_->segments[key], cents, alert, fraud);
-    const int age = age_in_years(b.dob[i], b.time[i]);
-    add_to(impl_->demographics[gender_slot(b.gender[i])][age_band_of(age < 0 ? NAN : age)], cents,
-           alert, fraud);
-    add_to(impl_->total, cents, alert, fraud);
+  Impl& m = *impl_;
+  RollupCell total = m.total;
+  // The segment cells (tens of thousands) miss the cache: find and prefetch a chunk's cells
+  // first, then add to them.
+  constexpr std::size_t kChunk = 128;
+  // (Indices, not pointers, until the chunk's new blocks are in: blocks may reallocate.)
+  std::array<std::uint32_t, kChunk> at;
+  for (std::size_t from = 0; from < b.size(); from += kChunk) {
+    const std::size_t to = std::min(b.size(), from + kChunk);
+    for (std::size_t i = from; i < to; ++i) {
+      at[i - from] = m.cell_index(b.state[i], b.category[i], hour_of(b.time[i]));
+    }
+    RollupCell* const cells = m.cells.data();
+    for (std::size_t k = 0; k < to - from; ++k) __builtin_prefetch(cells + at[k], 1);
+    for (std::size_t i = from; i < to; ++i) {
+      const bool alert = decisions[i].action != Action::kApprove;
+      const bool fraud = b.is_fraud[i] == 1;
+      const std::int64_t cents = b.amt_cents[i];
+      add_to(cells[at[i - from]], cents, alert, fraud);
+      add_to(m.demographics[gender_slot(b.gender[i])][m.ages.band(b.dob[i], b.time[i])], cents,
+             alert, fraud);
+      add_to(total, cents, alert, fraud);
+    }
   }
+  m.total = total;
 }
 
 void Rollups::clear() { *impl_ = Impl{}; }
@@ -114,11 +199,9 @@ RollupCell Rollups::demographic(char gender, std::size_t band) const noexcept {
 
 std::vector<SegmentRow> Rollups::segments(const Dictionary& dict) const {
   std::vector<SegmentRow> rows;
-  rows.reserve(impl_->segments.size());
-  for (const auto& [k, cell] : impl_->segments) {
-    rows.push_back(
-        {std::string(dict.view(k.state)), std::string(dict.view(k.category)), k.hour, cell});
-  }
+  impl_->for_each_segment([&](StrId state, StrId category, int hour, const RollupCell& cell) {
+    rows.push_back({std::string(dict.view(state)), std::string(dict.view(category)), hour, cell});
+  });
   std::sort(rows.begin(), rows.end(), [](const SegmentRow& a, const SegmentRow& b) {
     return std::tie(a.state, a.category, a.hour) < std::tie(b.state, b.category, b.hour);
   });
@@ -127,7 +210,8 @@ std::vector<SegmentRow> Rollups::segments(const Dictionary& dict) const {
 
 std::vector<std::pair<std::string, RollupCell>> Rollups::by_state(const Dictionary& dict) const {
   absl::flat_hash_map<StrId, RollupCell> sums;
-  for (const auto& [k, cell] : impl_->segments) add_cell(sums[k.state], cell);
+  impl_->for_each_segment(
+      [&](StrId state, StrId, int, const RollupCell& cell) { add_cell(sums[state], cell); });
   std::vector<std::pair<std::string, RollupCell>> rows;
   rows.reserve(sums.size());
   for (const auto& [state, cell] : sums) rows.emplace_back(std::string(dict.view(state)), cell);
@@ -219,20 +303,16 @@ void Rollups::save(std::string& out) const {
   detail::BinaryWriter w;
   // Sorted by ids (not strings): ids are part of the same snapshot, and the order only has to
   // be a function of the state, not of the hash map's layout.
-  std::vector<std::pair<SegmentKey, RollupCell>> rows(impl_->segments.begin(),
-                                                      impl_->segments.end());
-  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.first.state, a.first.category, a.first.hour) <
-           std::tie(b.first.state, b.first.category, b.first.hour);
-  });
+  std::size_t n = 0;
+  impl_->for_each_segment([&](StrId, StrId, int, const RollupCell&) { ++n; });
   save_cell(w, impl_->total);
-  w.varint(rows.size());
-  for (const auto& [k, c] : rows) {
-    w.varint(k.state);
-    w.varint(k.category);
-    w.u8(k.hour);
+  w.varint(n);
+  impl_->for_each_segment([&](StrId state, StrId category, int hour, const RollupCell& c) {
+    w.varint(state);
+    w.varint(category);
+    w.u8(static_cast<std::uint8_t>(hour));
     save_cell(w, c);
-  }
+  });
   for (const auto& g : impl_->demographics) {
     for (const RollupCell& c : g) save_cell(w, c);
   }
@@ -244,13 +324,15 @@ Status Rollups::load(std::string_view in) {
   Impl fresh;
   fresh.total = load_cell(r);
   const std::uint64_t n = r.count(7);
-  fresh.segments.reserve(n);
   for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
-    SegmentKey k;
-    k.state = static_cast<StrId>(r.varint());
-    k.category = static_cast<StrId>(r.varint());
-    k.hour = r.u8();
-    fresh.segments[k] = load_cell(r);
+    const auto state = static_cast<StrId>(r.varint());
+    const auto category = static_cast<StrId>(r.varint());
+    const std::uint8_t hour = r.u8();
+    const RollupCell c = load_cell(r);
+    if (hour >= kHours || c.transactions == 0) {
+      return {ErrorCode::kCorrupt, "rollups: malformed snapshot section"};
+    }
+    fresh.cell(state, category, hour) = c;
   }
   for (auto& g : fresh.demographics) {
     for (RollupCell& c : g) c = load_cell(r);
