@@ -12,6 +12,11 @@
 # lateness bound, where windows must stay exact). Definitions, for a row r at arrival
 # position seq with event time t:
 #   window W of key k  = rows s with s.k = r.k, s.seq <= r.seq, t - W < s.t <= t
+#   bucketed window W, granularity g: buckets [b*g, (b+1)*g); the window of r is the buckets
+#     from the one holding t - W + g to the one holding t, as they stand when r arrives: in
+#     time order exactly t - W + g - (t mod g) <= s.t <= t; a late r also sees its own
+#     bucket's newer rows, and loses a bucket b whose ring slot a row of bucket b + W/g took
+#     (at most the lateness bound's worth of the oldest history)
 #   previous (built-ins) = the card's row with the greatest (t, seq) among s.seq < r.seq,
 #                          s.t <= r.t
 # Counts must match exactly, everything else within 1e-9 relative (abs 1e-9 near zero).
@@ -107,7 +112,17 @@ SELECT r.trans_num,
   (SELECT sum(cents) / 100.0 FROM tx s WHERE s.state = r.state AND s.seq <= r.seq AND s.t > r.t - 3600 AND s.t <= r.t)
     AS state_sum_1h,
   (SELECT count(*) FROM tx s WHERE s.zip = r.zip AND s.seq <= r.seq AND s.t > r.t - 86400 AND s.t <= r.t)
-    AS zip_count_24h
+    AS zip_count_24h,
+  (SELECT count(*) FROM tx s WHERE s.merchant = r.merchant AND s.seq <= r.seq
+     AND s.t >= r.t - 3600 + 60 - r.t % 60 AND s.t < r.t - r.t % 60 + 60
+     AND NOT EXISTS (SELECT 1 FROM tx q WHERE q.merchant = r.merchant AND q.seq < r.seq
+       AND q.t >= s.t - s.t % 60 + 3600 AND q.t < s.t - s.t % 60 + 3600 + 60))
+    AS merchant_count_1h_g,
+  (SELECT sum(cents) / 100.0 FROM tx s WHERE s.category = r.category AND s.seq <= r.seq
+     AND s.t >= r.t - 86400 + 3600 - r.t % 3600 AND s.t < r.t - r.t % 3600 + 3600
+     AND NOT EXISTS (SELECT 1 FROM tx q WHERE q.category = r.category AND q.seq < r.seq
+       AND q.t >= s.t - s.t % 3600 + 86400 AND q.t < s.t - s.t % 3600 + 86400 + 3600))
+    AS category_sum_24h_g
 FROM tx r JOIN prev USING (seq) LEFT JOIN tx p ON p.seq = prev.p
 ORDER BY r.seq;
 SQL
