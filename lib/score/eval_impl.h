@@ -208,6 +208,12 @@ class Evaluator {
     std::uint64_t* d = mreg(in.dst);
     const std::uint64_t* m = in.mask != kNoMask ? mreg(in.mask) : nullptr;
     for (std::size_t w = 0; w * 64 < len; ++w) {
+      // `cmp && m` short-circuits per word: where m has no row set, nothing to compare (rule
+      // sets gate their costlier tests behind rare conditions).
+      if (m != nullptr && m[w] == 0) {
+        d[w] = 0;
+        continue;
+      }
       const std::size_t end = std::min<std::size_t>(64, len - w * 64);
       std::uint64_t bits = 0;
       for (std::size_t j = 0; j < end; j += W) {
