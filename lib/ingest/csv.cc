@@ -25,7 +25,7 @@ const char* CsvFramer::scan(const char* p, const char* end) noexcept {
         for (; q != nullptr; q = static_cast<const char*>(
                                  std::memchr(q + 1, '"', static_cast<std::size_t>(nl - q - 1)))) {
           if (!open) {
-            if (q != p && q[-1] != ',') break;
+            if (q != p && q[-1] != delim_) break;
             open = true;
           } else if (q + 1 < nl && q[1] == '"') {
             ++q;  // an escaped quote
@@ -45,12 +45,12 @@ const char* CsvFramer::scan(const char* p, const char* end) noexcept {
           state_ = kQuoted;
         } else if (c == '\n') {
           return p;
-        } else if (c != ',') {
+        } else if (c != delim_) {
           state_ = kUnquoted;
         }
         break;
       case kUnquoted:
-        if (c == ',') {
+        if (c == delim_) {
           state_ = kFieldStart;
         } else if (c == '\n') {
           state_ = kFieldStart;
@@ -71,7 +71,7 @@ const char* CsvFramer::scan(const char* p, const char* end) noexcept {
       case kQuoteInQuoted:
         if (c == '"') {
           state_ = kQuoted;  // an escaped quote
-        } else if (c == ',') {
+        } else if (c == delim_) {
           state_ = kFieldStart;
         } else if (c == '\n') {
           state_ = kFieldStart;
@@ -86,7 +86,7 @@ const char* CsvFramer::scan(const char* p, const char* end) noexcept {
 }
 
 std::string_view split_csv(std::string_view record, std::vector<std::string_view>& fields,
-                           std::string& scratch, std::size_t max_fields) {
+                           std::string& scratch, std::size_t max_fields, char delim) {
   fields.clear();
   scratch.clear();
   if (scratch.capacity() < record.size()) scratch.reserve(record.size());
@@ -125,12 +125,12 @@ std::string_view split_csv(std::string_view record, std::vector<std::string_view
       }
       p = q + 1;
       if (p == end) return {};
-      if (*p != ',') return "unexpected character after a closing quote";
+      if (*p != delim) return "unexpected character after a closing quote";
       ++p;
       continue;
     }
     const auto* comma =
-        static_cast<const char*>(std::memchr(p, ',', static_cast<std::size_t>(end - p)));
+        static_cast<const char*>(std::memchr(p, delim, static_cast<std::size_t>(end - p)));
     if (comma == nullptr) {
       fields.emplace_back(p, static_cast<std::size_t>(end - p));
       return {};
@@ -138,6 +138,21 @@ std::string_view split_csv(std::string_view record, std::vector<std::string_view
     fields.emplace_back(p, static_cast<std::size_t>(comma - p));
     p = comma + 1;
   }
+}
+
+char detect_csv_delimiter(std::string_view header) noexcept {
+  bool quoted = false;
+  bool seen[4] = {};
+  constexpr char kCandidates[4] = {',', '|', '\t', ';'};
+  for (const char c : header) {
+    if (c == '"') quoted = !quoted;
+    if (quoted) continue;
+    for (std::size_t i = 0; i < 4; ++i) seen[i] = seen[i] || c == kCandidates[i];
+  }
+  for (std::size_t i = 0; i < 4; ++i) {
+    if (seen[i]) return kCandidates[i];
+  }
+  return ',';
 }
 
 }  // namespace vigil::ingest

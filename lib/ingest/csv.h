@@ -27,18 +27,26 @@ class CsvFramer {
     state_ = kFieldStart;
     newlines_ = 0;
   }
+  /// The field separator (',' unless the header said otherwise).
+  void set_delimiter(char d) noexcept { delim_ = d; }
 
  private:
   enum State : std::uint8_t { kFieldStart, kUnquoted, kQuoted, kQuoteInQuoted };
   State state_ = kFieldStart;
+  char delim_ = ',';
   std::uint64_t newlines_ = 0;
 };
 
 /// Splits `record` (no line terminator) into `fields`. Quoted fields with doubled quotes are
 /// unescaped into `scratch`, which is reserved to the record's size first so the views stay
 /// valid. Returns "" on success, else the reason the record is malformed; `fields.size()` then
-/// tells which field (1-based) was at fault. Stops after `max_fields` fields.
+/// tells which field (1-based) was at fault. Stops after `max_fields` fields. `delim` separates
+/// fields.
 std::string_view split_csv(std::string_view record, std::vector<std::string_view>& fields,
-                           std::string& scratch, std::size_t max_fields);
+                           std::string& scratch, std::size_t max_fields, char delim = ',');
+
+/// The separator of a CSV header line: ',' if it has one outside quotes, else the first of
+/// '|', '\t', ';' it has (the original Sparkov generator writes '|'), else ','.
+char detect_csv_delimiter(std::string_view header) noexcept;
 
 }  // namespace vigil::ingest

@@ -79,6 +79,10 @@ std::optional<Format> detect_format(std::string_view prefix) noexcept {
   }
   if (line[0] == '[') return std::nullopt;
   if (line.find(',') != std::string_view::npos) return Format::kCsv;
+  // A header separated by '|' (the original Sparkov generator), tabs or ';'.
+  for (const char d : {'|', '\t', ';'}) {
+    if (std::count(line.begin(), line.end(), d) >= 2) return Format::kCsv;
+  }
   return std::nullopt;
 }
 
@@ -222,6 +226,7 @@ struct Ingestor::Impl final : ingest::CdcHandler {
 
   ingest::CsvFramer csv;
   bool have_header = false;
+  char delimiter = ',';
   std::vector<std::uint8_t> columns;  // CSV column → slot
   std::vector<std::string_view> fields;
   std::string scratch;
@@ -278,6 +283,8 @@ Status Ingestor::Impl::finish() {
   pos = 0;
   line = 1;
   csv.reset();
+  csv.set_delimiter(',');
+  delimiter = ',';
   have_header = false;
   return {};
 }
@@ -450,7 +457,13 @@ void Ingestor::Impl::on_cdc(ingest::CdcRecord& rec, bool ok, ingest::RecordBuild
 void Ingestor::Impl::csv_record(std::string_view rec) {
   current = rec;
   const std::size_t max_fields = options.limits.max_fields;
-  const std::string_view error = ingest::split_csv(rec, fields, scratch, max_fields);
+  if (!have_header) {
+    // The header tells the separator: ',' (Kaggle), '|' (the original Sparkov generator), tab
+    // or ';'. Records that follow use it.
+    delimiter = ingest::detect_csv_delimiter(rec);
+    csv.set_delimiter(delimiter);
+  }
+  const std::string_view error = ingest::split_csv(rec, fields, scratch, max_fields, delimiter);
   if (!have_header) {
     if (!error.empty()) {
       ++stats.records;

@@ -596,3 +596,60 @@ TEST_CASE("options are validated, a throwing sink is reported, not propagated", 
   CHECK(s.message() == "ingestor: sink threw: boom");
   CHECK_FALSE(ing->feed("{}\n").ok());
 }
+
+TEST_CASE("CSV separators: the original Sparkov generator's '|' layout, tab and ';'", "[ingest]") {
+  // Two rows as Sparkov_Data_Generation writes them: '|' separated, unquoted commas inside the
+  // merchant name, date and time in separate columns (unix_time carries the event time), and
+  // columns vigil does not use (ssn, acct_num, profile).
+  const std::string pipe =
+      "ssn|cc_num|first|last|gender|street|city|state|zip|lat|long|city_pop|job|dob|acct_num|"
+      "profile|trans_num|trans_date|trans_time|unix_time|category|amt|is_fraud|merchant|"
+      "merch_lat|merch_long\n"
+      "045-74-5650|3573869538621003|Vickie|Walker|F|161 Moyer Locks|Mont Alto|PA|17237|39.8417|"
+      "-77.5537|1917|Press sub|1948-10-25|355104838454|adults_50up_female_rural.json|"
+      "e8432e6b0f236e1a778238f78a29a28e|2013-05-26|19:58:38|1369598318|entertainment|73.07|0|"
+      "fraud_Turcotte, McKenzie and Koss|40.389649|-77.677457\n"
+      "045-74-5650|3573869538621003|Vickie|Walker|F|161 Moyer Locks|Mont Alto|PA|17237|39.8417|"
+      "-77.5537|1917|Press sub|1948-10-25|355104838454|adults_50up_female_rural.json|"
+      "857d4af9c18e39c7b0961db6f58cfb07|2013-09-20|22:08:45|1379714925|misc_pos|50.80|1|"
+      "\"fraud_Reynolds|Schinner\"|40.754953|-77.233002\n";
+  CHECK(vigil::detect_format(pipe) == Format::kCsv);
+  const Harness h(pipe, opts(Format::kCsv));
+  CHECK(h.stats.rejected == 0);
+  REQUIRE(h.sink.rows.size() == 2);
+  const vigil::Transaction& a = h.sink.rows[0];
+  CHECK(a.cc_num == 3573869538621003u);
+  CHECK(a.amt_cents == 7307);
+  CHECK(a.time == 1369598318 * kUs);
+  CHECK(h.str(a.merchant) == "fraud_Turcotte, McKenzie and Koss");
+  CHECK(h.str(a.city) == "Mont Alto");
+  CHECK(a.merch_lon == -77.677457);
+  CHECK(h.str(h.sink.rows[1].merchant) == "fraud_Reynolds|Schinner");  // quoted separator
+  CHECK(h.sink.rows[1].is_fraud == 1);
+
+  // The same rows separated by tabs and by ';' (no quoted separators), and by ',' with the
+  // merchant quoted, read identically; under any chunking too.
+  std::string plain = pipe;
+  const std::size_t q = plain.find("\"fraud_Reynolds|Schinner\"");
+  plain.replace(q, 25, "fraud_Reynolds-Schinner");
+  const auto ref = run(plain, opts(Format::kCsv));
+  CHECK(ref.stats.records == 2);
+  CHECK(ref.stats.rejected == 0);
+  for (const char sep : {'\t', ';', ','}) {
+    std::string text = plain;
+    if (sep == ',') {
+      const std::size_t m = text.find("fraud_Turcotte, McKenzie and Koss");
+      text.replace(m, 33, "\"fraud_Turcotte, McKenzie and Koss\"");
+    }
+    std::replace(text.begin(), text.end(), '|', sep);
+    INFO("separator " << static_cast<int>(sep));
+    CHECK(vigil::detect_format(text) == Format::kCsv);
+    // (Everything but the byte count, which the ',' form's quotes change.)
+    const auto rows = [](const std::string& log) { return log.substr(0, log.find("bytes=")); };
+    for (std::size_t chunk : {std::size_t{0}, std::size_t{1}, std::size_t{7}}) {
+      const auto got = run(text, opts(Format::kCsv), chunk);
+      CHECK(got.stats.rejected == 0);
+      CHECK(rows(got.log) == rows(ref.log));
+    }
+  }
+}
