@@ -79,6 +79,10 @@ class JsonReader {
   /// doubles) into a checksum; `docs` counts the objects read. No validation, no Rows.
   virtual std::uint64_t raw_checksum(const char* data, std::size_t len, std::size_t& docs) = 0;
 
+  /// Tests: false makes read_flat always take the general simdjson path (default: true, plain
+  /// flat records take a hand-checked fast path that must give the same results).
+  virtual void set_fast_path(bool on) noexcept = 0;
+
   /// The arch this reader was built for.
   virtual JsonArch arch() const noexcept = 0;
 };

@@ -7,7 +7,7 @@
 #endif
 
 #include <array>
-#ifdef __AVX2__
+#if defined(__SSE2__)
 #include <immintrin.h>
 #endif
 #include <cstring>
@@ -74,6 +74,50 @@ std::size_t quote_or_backslash(const char* p) noexcept {
 #endif
 }
 
+// Offset of the first byte at or after p that ends a plain JSON string: '"', '\\', a control
+// character or any non-ASCII byte (signed compare: 0x80..0xFF are negative), or `limit - p`
+// (at least) when there is none before `limit`. Reads whole registers up to 31 bytes past
+// `limit`: callers keep `limit` at least that far inside a padded buffer.
+std::size_t plain_string_stop(const char* p, const char* limit) noexcept {
+  const auto room = static_cast<std::size_t>(limit - p);
+#ifdef __AVX2__
+  const __m256i quote = _mm256_set1_epi8('"');
+  const __m256i backslash = _mm256_set1_epi8('\\');
+  const __m256i space = _mm256_set1_epi8(0x20);
+  for (std::size_t i = 0; i < room; i += 32) {
+    const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
+    const __m256i stop = _mm256_or_si256(
+        _mm256_or_si256(_mm256_cmpeq_epi8(w, quote), _mm256_cmpeq_epi8(w, backslash)),
+        _mm256_cmpgt_epi8(space, w));
+    const auto hit = static_cast<std::uint32_t>(_mm256_movemask_epi8(stop));
+    if (hit != 0) return i + static_cast<std::size_t>(__builtin_ctz(hit));
+  }
+#elif defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i space = _mm_set1_epi8(0x20);
+  for (std::size_t i = 0; i < room; i += 16) {
+    const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    const __m128i stop =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(w, quote), _mm_cmpeq_epi8(w, backslash)),
+                     _mm_cmplt_epi8(w, space));
+    const auto hit = static_cast<std::uint32_t>(_mm_movemask_epi8(stop));
+    if (hit != 0) return i + static_cast<std::size_t>(__builtin_ctz(hit));
+  }
+#else
+  for (std::size_t i = 0; i < room; ++i) {
+    const auto c = static_cast<unsigned char>(p[i]);
+    if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) return i;
+  }
+#endif
+  return room;
+}
+
+// Bytes a JSON number token may hold (the builder's parsers judge the exact form).
+bool is_number_byte(char c) noexcept {
+  return (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E';
+}
+
 // A DynamoDB attribute value: {"S": "…"}, {"N": "…"}, {"BOOL": true}, {"NULL": true}; the other
 // descriptors (M, L, SS, NS, B, BS) hold nothing a vigil field can take.
 error_code set_typed(od::value& v, std::uint8_t slot, Row& row) noexcept {
@@ -129,8 +173,10 @@ class Reader final : public JsonReader {
                 RecordBuilder& builder) override;
   std::uint64_t raw_checksum(const char* data, std::size_t len, std::size_t& docs) override;
   JsonArch arch() const noexcept override { return VIGIL_INGEST_ARCH_ENUM; }
+  void set_fast_path(bool on) noexcept override { fast_path_ = on; }
 
  private:
+  bool read_flat_fast(const char* data, std::size_t len, Row& row, RecordBuilder& builder);
   bool json_error(simdjson::error_code e, std::string_view where, const char* data, std::size_t len,
                   RecordBuilder& builder);
   template <bool kTyped>
@@ -194,6 +240,7 @@ class Reader final : public JsonReader {
   std::size_t fields_ = 0;  // members seen in the current record (limit check)
   bool limit_hit_ = false;
   bool key_escaped_ = false;  // the last key_of() had escapes (its view is not padded)
+  bool fast_path_ = true;
 };
 
 Reader::Reader(const KeyTable& keys, const IngestLimits& limits)
@@ -322,8 +369,79 @@ simdjson_inline error_code Reader::set_plain(od::value& v, std::uint8_t slot, Ro
   }
 }
 
+// The common record, read without simdjson: one flat object, no whitespace, keys and strings of
+// printable ASCII without escapes, values that are strings, number tokens, true, false or null.
+// Every byte is checked on the way (structure by hand, strings by plain_string_stop, numbers
+// and atoms byte by byte), so a record it accepts is one simdjson accepts, and the Row it
+// fills is the one fill<false> would fill (same views in place, same kinds, later duplicates
+// win, unknown members skipped). Anything else returns false untouched by side effects that
+// matter (the row is cleared again and the key guesses are only hints), and the general path
+// reads the record, so rejections keep their one source.
+bool Reader::read_flat_fast(const char* data, std::size_t len, Row& row, RecordBuilder& builder) {
+  if (len < 2 || data[0] != '{' || data[len - 1] != '}') return false;
+  const char* const last = data + len - 1;  // the closing brace
+  const char* p = data + 1;
+  KeyGuess* const guesses = guesses_[0].data();
+  std::size_t index = 0;
+  while (true) {
+    if (*p != '"') return false;  // also rejects "{}": the general path takes it
+    ++p;
+    std::size_t n = plain_string_stop(p, last);
+    if (p + n >= last || p[n] != '"') return false;
+    if (++index > limits_.max_fields) return false;
+    std::uint8_t slot;
+    KeyGuess* const g = index <= kGuesses ? &guesses[index - 1] : nullptr;
+    if (g != nullptr && g->len == n && g->matches(p)) {
+      slot = g->slot;
+    } else {
+      const std::string_view key(p, n);
+      slot = keys_.find_padded(key);
+      if (g != nullptr) g->learn(key, slot);
+    }
+    p += n + 1;
+    if (*p != ':') return false;
+    ++p;
+    const char c = *p;
+    if (c == '"') {
+      ++p;
+      n = plain_string_stop(p, last);
+      if (p + n >= last || p[n] != '"') return false;
+      if (slot != kSlotNone) {
+        row.set(slot, std::string_view(p, n), ValueKind::kString);
+        if ((kInternedSlots >> slot) & 1u) builder.prefetch_intern(row[slot].text);
+      }
+      p += n + 1;
+    } else if ((c >= '0' && c <= '9') || c == '-') {
+      const char* const begin = p;
+      while (is_number_byte(*p)) ++p;  // stops at the closing brace at the latest
+      if (slot != kSlotNone) {
+        row.set(slot, std::string_view(begin, static_cast<std::size_t>(p - begin)),
+                ValueKind::kNumber);
+      }
+    } else if (c == 't' && std::memcmp(p, "true", 4) == 0) {
+      if (slot != kSlotNone) row.set(slot, "true", ValueKind::kBool);
+      p += 4;
+    } else if (c == 'f' && std::memcmp(p, "false", 5) == 0) {
+      if (slot != kSlotNone) row.set(slot, "false", ValueKind::kBool);
+      p += 5;
+    } else if (c == 'n' && std::memcmp(p, "null", 4) == 0) {
+      if (slot != kSlotNone) row.set(slot, {}, ValueKind::kNull);
+      p += 4;
+    } else {
+      return false;
+    }
+    if (*p == ',') {
+      ++p;
+      continue;
+    }
+    return p == last;
+  }
+}
+
 bool Reader::read_flat(const char* data, std::size_t len, std::size_t capacity, Row& row,
                        RecordBuilder& builder) {
+  row.clear();
+  if (fast_path_ && read_flat_fast(data, len, row, builder)) return true;
   row.clear();
   fields_ = 0;
   unescaped_used_ = 0;

@@ -597,7 +597,8 @@ TEST_CASE("options are validated, a throwing sink is reported, not propagated", 
   CHECK_FALSE(ing->feed("{}\n").ok());
 }
 
-TEST_CASE("CSV separators: the original Sparkov generator's '|' layout, tab and ';'", "[ingest]") {
+TEST_CASE("CSV separators: the original Sparkov generator's '|' layout, tab and semicolon",
+          "[ingest]") {
   // Two rows as Sparkov_Data_Generation writes them: '|' separated, unquoted commas inside the
   // merchant name, date and time in separate columns (unix_time carries the event time), and
   // columns vigil does not use (ssn, acct_num, profile).
