@@ -7,7 +7,9 @@
 #   usage: sql_oracle.sh PATH/TO/vigil WORKDIR [INPUT.csv]
 # INPUT.csv (Kaggle / Sparkov layout, e.g. the real fraudTrain.csv) replaces the generated stream.
 #
-# Two streams: the generated CSV in time order, and the same rows re-ordered so that most
+# Three streams: the generated CSV in time order; NDJSON of the same world with dispute and
+# flag events interleaved (the `events: status:disputed` features count a dispute at its own
+# time on the disputed transaction's card / merchant); and the CSV rows re-ordered so that many
 # cards and keys see events arrive up to 10 minutes late (inside the config's 10 minute
 # lateness bound, where windows must stay exact). Definitions, for a row r at arrival
 # position seq with event time t:
@@ -17,6 +19,8 @@
 #     time order exactly t - W + g - (t mod g) <= s.t <= t; a late r also sees its own
 #     bucket's newer rows, and loses a bucket b whose ring slot a row of bucket b + W/g took
 #     (at most the lateness bound's worth of the oldest history)
+#   disputes of key k   = status events e (disputed) of transactions with key k, e.seq < r.seq,
+#                          t - W < e.t <= t
 #   previous (built-ins) = the card's row with the greatest (t, seq) among s.seq < r.seq,
 #                          s.t <= r.t
 # Counts must match exactly, everything else within 1e-9 relative (abs 1e-9 near zero).
@@ -48,14 +52,40 @@ CREATE TABLE raw ($columns);
 SELECT * FROM raw ORDER BY CAST(strftime('%s', ts) AS INTEGER) + (idx * 2654435761) % 600, idx;
 SQL
 
-oracle() {  # oracle INPUT.csv OUT.csv: the features of INPUT, computed by SQLite
-  sqlite3 -batch "$1.db" <<SQL
+# The rows of a stream as table tx (seq = position in the stream), and its dispute events as
+# table ev (seq, t, and the card and merchant of the transaction they dispute).
+load_csv() {  # load_csv INPUT.csv
+  cat <<SQL
 CREATE TABLE raw ($columns);
 .import --csv --skip 1 $1 raw
 CREATE TABLE tx AS SELECT rowid AS seq, CAST(strftime('%s', ts) AS INTEGER) AS t,
   cc_num AS cc, merchant, category, CAST(round(CAST(amt AS REAL) * 100) AS INTEGER) AS cents,
   state, zip, lat, long, city_pop, dob, trans_num, merch_lat AS mlat, merch_long AS mlong
   FROM raw ORDER BY rowid;
+CREATE TABLE ev (seq INTEGER, t INTEGER, cc, merchant);
+SQL
+}
+load_ndjson() {  # load_ndjson INPUT.ndjson: transactions and {"type":"status",...} lines
+  sed '1s/^/[/; $!s/$/,/; $s/$/]/' "$1" > "$1.array.json"
+  cat <<SQL
+CREATE TABLE lines AS SELECT key AS seq, value AS j FROM json_each(readfile('$1.array.json'));
+CREATE TABLE tx AS SELECT seq, CAST(strftime('%s', j ->> '\$.trans_date_trans_time') AS INTEGER) AS t,
+  j ->> '\$.cc_num' AS cc, j ->> '\$.merchant' AS merchant, j ->> '\$.category' AS category,
+  CAST(round((j ->> '\$.amt') * 100) AS INTEGER) AS cents, j ->> '\$.state' AS state,
+  j ->> '\$.zip' AS zip, j ->> '\$.lat' AS lat, j ->> '\$.long' AS long,
+  j ->> '\$.city_pop' AS city_pop, j ->> '\$.dob' AS dob, j ->> '\$.trans_num' AS trans_num,
+  j ->> '\$.merch_lat' AS mlat, j ->> '\$.merch_long' AS mlong
+  FROM lines WHERE j ->> '\$.type' IS NULL ORDER BY seq;
+CREATE INDEX tx_trans_num ON tx(trans_num);
+CREATE TABLE ev AS SELECT e.seq AS seq, CAST(strftime('%s', e.j ->> '\$.time') AS INTEGER) AS t,
+  o.cc AS cc, o.merchant AS merchant
+  FROM lines e JOIN tx o ON o.trans_num = e.j ->> '\$.trans_num' AND o.seq < e.seq
+  WHERE e.j ->> '\$.type' = 'status' AND e.j ->> '\$.status' = 'disputed';
+SQL
+}
+
+oracle() {  # oracle LOADER INPUT OUT.csv: the features of INPUT, computed by SQLite
+  { "$1" "$2"; cat <<SQL
 CREATE INDEX tx_cc ON tx(cc, t);
 CREATE INDEX tx_merchant ON tx(merchant, t);
 CREATE INDEX tx_category ON tx(category, t);
@@ -68,7 +98,7 @@ CREATE TEMP VIEW prev AS SELECT r.seq AS seq,
   FROM tx r;
 .headers on
 .mode csv
-.once $2
+.once $3
 SELECT r.trans_num,
   r.cents / 100.0 AS amt,
   CAST(strftime('%H', r.t, 'unixepoch') AS INTEGER) AS hour,
@@ -122,10 +152,15 @@ SELECT r.trans_num,
      AND s.t >= r.t - 86400 + 3600 - r.t % 3600 AND s.t < r.t - r.t % 3600 + 3600
      AND NOT EXISTS (SELECT 1 FROM tx q WHERE q.category = r.category AND q.seq < r.seq
        AND q.t >= s.t - s.t % 3600 + 86400 AND q.t < s.t - s.t % 3600 + 86400 + 3600))
-    AS category_sum_24h_g
+    AS category_sum_24h_g,
+  (SELECT count(*) FROM ev e WHERE e.merchant = r.merchant AND e.seq < r.seq
+     AND e.t > r.t - 30 * 86400 AND e.t <= r.t) AS merchant_disputes_30d,
+  (SELECT count(*) FROM ev e WHERE e.cc = r.cc AND e.seq < r.seq
+     AND e.t > r.t - 90 * 86400 AND e.t <= r.t) AS card_disputes_90d
 FROM tx r JOIN prev USING (seq) LEFT JOIN tx p ON p.seq = prev.p
 ORDER BY r.seq;
 SQL
+  } | sqlite3 -batch "$2.db"
 }
 
 compare() {  # compare VIGIL.csv ORACLE.csv LABEL: row by row, column by column
@@ -172,9 +207,20 @@ SQL
 status=0
 for stream in in late; do
   "$vigil" replay --quiet --config "$config" --format csv --emit features --out "$stream.vigil.csv" "$stream.csv"
-  oracle "$stream.csv" "$stream.oracle.csv"
+  oracle load_csv "$stream.csv" "$stream.oracle.csv"
   compare "$stream.vigil.csv" "$stream.oracle.csv" "$stream-order stream" || status=1
 done
+if [ -z "${3:-}" ]; then
+  # NDJSON with dispute (status) and flag events interleaved: the events features too.
+  "$vigil" generate --cards 250 --days 40 --seed 11 --format ndjson --with-events --out events.ndjson 2>/dev/null
+  "$vigil" replay --quiet --config "$config" --format ndjson --emit features --out events.vigil.csv events.ndjson
+  oracle load_ndjson events.ndjson events.oracle.csv
+  compare events.vigil.csv events.oracle.csv "NDJSON stream with events" || status=1
+  disputed=$(sqlite3 -batch events.ndjson.db "SELECT count(*) FROM tx r WHERE EXISTS
+    (SELECT 1 FROM ev e WHERE e.merchant = r.merchant AND e.seq < r.seq AND e.t > r.t - 30 * 86400);")
+  echo "transactions whose merchant had a dispute in the 30 days before: $disputed"
+  [ "$disputed" -ge 100 ] || { echo "FAIL: too few disputes to test the events features"; status=1; }
+fi
 # The re-ordered stream really has late arrivals (else the second pass proves nothing): rows
 # that arrive after a newer row of the same card, and of the same category.
 late_after() {
