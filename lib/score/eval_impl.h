@@ -144,6 +144,36 @@ class Evaluator {
       } else {
         for (std::size_t k = 0; k < p_.size; ++k) step<0>(p_.code[k], base, len);
       }
+      if (args_.plain_out != nullptr) plain(base, len);
+    }
+  }
+
+  // EvalArgs::plain_out: Scorer::score's decision of a row without fired rules, with the same
+  // IEEE operations (exact ones: every value here is a small integer or the clamped total):
+  //   total = clamp(0.0 + ms, 0, 1000), score = trunc(total) + (frac >= 0.5),
+  //   and when ms > 0 and the model names a term, reasons = its top one or two terms.
+  void plain(std::size_t base, std::size_t len) const noexcept {
+    const num zero = V::broadcast(0.0), one = V::broadcast(1.0);
+    const num magic = V::broadcast(4503599627370496.0);  // 2^52
+    for (std::size_t i = 0; i < len; i += W) {
+      const num ms = args_.plain_model ? V::load(args_.model_out + base + i) : zero;
+      num total = zero + ms;
+      const num top = V::broadcast(1000.0);
+      total = V::select(total < zero, zero, V::select(top < total, top, total));  // std::clamp
+      // trunc(total) for total in [0, 1000]: round to nearest through 2^52, minus one if up.
+      const num near = (total + magic) - magic;
+      num whole = near - V::select(near > total, one, zero);
+      whole = whole + V::select(total - whole >= V::broadcast(0.5), one, zero);
+      num packed = whole + magic;
+      if (args_.plain_top) {
+        const num t0 = V::load(args_.top_out + base + i);
+        const num t1 = V::load(args_.top_out + args_.term_stride + base + i);
+        const num named = V::select(ms > zero, V::select(t0 < zero, zero, one), zero);
+        const num second = V::select(t1 < zero, zero, named);
+        packed = packed + (named + second) * V::broadcast(1024.0) +
+                 (t0 * named) * V::broadcast(4096.0) + (t1 * second) * V::broadcast(268435456.0);
+      }
+      V::store(args_.plain_out + base + i, packed);
     }
   }
 

@@ -126,6 +126,13 @@ struct EvalArgs {
   // kTop2Out: top_out[i] and top_out[term_stride + i] are row i's strongest and second
   // strongest model terms by |w · z| (as kModelReasonBase + t), or -1 (none, or |w · z| = 0).
   double* top_out = nullptr;
+  // When set, after each chunk: the decision of each row as if it fired no rule (the model's
+  // part alone), packed for the scorer's last pass as the low 52 bits of a double,
+  //   score | reason_count << 10 | reasons[0] << 12 | reasons[1] << 28
+  // (exact integers plus 2^52). model_out / top_out are read when plain_model / plain_top.
+  double* plain_out = nullptr;  // rows doubles (64-byte aligned, padded to kChunk)
+  bool plain_model = false;
+  bool plain_top = false;
   double* num_regs = nullptr;          // num_regs × kChunk, 64-byte aligned
   std::uint64_t* mask_regs = nullptr;  // mask_regs × kChunkWords
 };

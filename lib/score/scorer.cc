@@ -1,10 +1,10 @@
 // Scorer: compiles a Config into a program and scores batches with it.
 //
 // score() = flag probes (per key field the rules or the flag set use) → the program on the
-// chosen arch (rule bitmaps + the model's linear term) → one shared scalar pass that sums
-// fired rules, applies the sigmoid and thresholds, and orders reasons. That last pass is
-// the same code for every arch, so SIMD and scalar paths only have to agree on the bitmaps and
-// the linear term, which they do bit for bit.
+// chosen arch (rule bitmaps, the model's score and top terms, and each row's decision as if
+// it fired no rule) → one shared scalar pass: rows without a fired rule take that decision;
+// the others sum their fired rules, apply the thresholds and order reasons. SIMD and scalar
+// paths only have to agree on the program's outputs, which they do bit for bit.
 #include "score/text.h"
 
 #include <algorithm>
@@ -37,7 +37,8 @@ struct Scorer::Impl {
   score::EvalFn eval = nullptr;
 
   void run(const score::CompiledProgram& prog, const TransactionBatch& batch,
-           const FeatureMatrix& features, const FlagSet& flags, ScoreScratch::Impl& sc) const;
+           const FeatureMatrix& features, const FlagSet& flags, ScoreScratch::Impl& sc,
+           bool plain) const;
 };
 
 struct ScoreScratch::Impl {
@@ -45,12 +46,14 @@ struct ScoreScratch::Impl {
   detail::AlignedColumn<double> model_out;
   detail::AlignedColumn<double> term_out;
   detail::AlignedColumn<double> top_out;
+  detail::AlignedColumn<double> plain_out;
   detail::AlignedColumn<double> num_regs;
   std::vector<std::uint64_t> mask_regs;
   std::array<std::vector<std::uint64_t>, kFieldCount> flag_bits;
   std::vector<std::uint8_t> hits;
   std::vector<StrId> hit_reasons;
   std::vector<double> rule_sum;
+  std::vector<std::uint64_t> fired;  // rows that fire a rule
   std::vector<const double*> features;
   std::vector<FlagHit> flag_hits;
 
@@ -294,8 +297,8 @@ Status check_shape(const TransactionBatch& batch, const FeatureMatrix& features,
 // Flag join, then `prog` over rows [0, batch.size()) (n > 0): rule bitmaps, the model's
 // linear term and the kTermOut outputs land in the scratch.
 void Scorer::Impl::run(const score::CompiledProgram& prog, const TransactionBatch& batch,
-                       const FeatureMatrix& features, const FlagSet& flags,
-                       ScoreScratch::Impl& sc) const {
+                       const FeatureMatrix& features, const FlagSet& flags, ScoreScratch::Impl& sc,
+                       bool plain) const {
   const Impl& s = *this;
   const std::size_t n = batch.size();
   const std::size_t padded = (n + score::kChunk - 1) / score::kChunk * score::kChunk;
@@ -304,6 +307,7 @@ void Scorer::Impl::run(const score::CompiledProgram& prog, const TransactionBatc
   ScoreScratch::Impl::ensure(sc.model_out, padded);
   ScoreScratch::Impl::ensure(sc.term_out, std::max<std::size_t>(1, s.terms) * padded);
   ScoreScratch::Impl::ensure(sc.top_out, 2 * padded);
+  if (plain) ScoreScratch::Impl::ensure(sc.plain_out, padded);
   ScoreScratch::Impl::ensure(sc.num_regs, std::max<std::size_t>(1, prog.num_regs) * score::kChunk);
   if (sc.mask_regs.size() < prog.mask_regs * score::kChunkWords) {
     sc.mask_regs.assign(prog.mask_regs * score::kChunkWords, 0);
@@ -363,6 +367,11 @@ void Scorer::Impl::run(const score::CompiledProgram& prog, const TransactionBatc
   args.term_out = sc.term_out.data();
   args.term_stride = padded;
   args.top_out = sc.top_out.data();
+  if (plain) {
+    args.plain_out = sc.plain_out.data();
+    args.plain_model = s.model_kind != ModelSpec::Kind::kNone;
+    args.plain_top = args.plain_model && s.terms != 0;
+  }
   args.num_regs = sc.num_regs.data();
   args.mask_regs = sc.mask_regs.data();
   s.eval(prog.view(), args);
@@ -379,7 +388,7 @@ Status Scorer::evaluate_terms(const TransactionBatch& batch, const FeatureMatrix
   out.reset(s.terms, std::max(n, out.capacity()));
   out.set_rows(n);
   if (n == 0 || s.terms == 0) return Status{};
-  s.run(*s.term_program, batch, features, flags, sc);
+  s.run(*s.term_program, batch, features, flags, sc, false);
   const std::size_t stride = (n + score::kChunk - 1) / score::kChunk * score::kChunk;
   for (std::size_t t = 0; t < s.terms; ++t) {
     std::copy_n(sc.term_out.data() + t * stride, n, out.column(t));
@@ -397,21 +406,35 @@ Status Scorer::score(const TransactionBatch& batch, const FeatureMatrix& feature
   sc.flag_hits.clear();
   if (n == 0) return Status{};
   const score::CompiledProgram& prog = *s.program;
-  s.run(prog, batch, features, flags, sc);
+  s.run(prog, batch, features, flags, sc, true);
   const std::size_t padded = (n + score::kChunk - 1) / score::kChunk * score::kChunk;
   const std::size_t words = padded / 64;
 
-  // Fired rules in reason order: sum their scores and keep the first reasons. Cost follows
-  // the fired rules, not rules × rows: most rows fire none.
-  sc.rule_sum.assign(n, 0.0);
-  std::fill_n(out.begin(), n, Decision{});
+  // Rows that fire any rule (most rows fire none): only they need the rule sums and the
+  // general reason merge below; every other row's decision comes from the model alone.
   const std::size_t used_words = (n + 63) / 64;
+  sc.fired.assign(used_words, 0);
+  for (std::size_t r = 0; r < prog.rules; ++r) {
+    const std::uint64_t* bits = sc.rule_bits.data() + r * words;
+    for (std::size_t w = 0; w < used_words; ++w) sc.fired[w] |= bits[w];
+  }
+  if (n % 64 != 0) sc.fired[used_words - 1] &= (std::uint64_t{1} << (n % 64)) - 1;
+  if (sc.rule_sum.size() < n) sc.rule_sum.resize(n);
+  for (std::size_t w = 0; w < used_words; ++w) {
+    for (std::uint64_t b = sc.fired[w]; b != 0; b &= b - 1) {
+      const std::size_t i = w * 64 + static_cast<std::size_t>(std::countr_zero(b));
+      sc.rule_sum[i] = 0.0;
+      out[i] = Decision{};
+    }
+  }
+
+  // Fired rules in reason order: sum their scores and keep the first reasons. Cost follows
+  // the fired rules, not rules × rows.
   for (std::uint32_t r : s.rule_order) {
     const double score = s.rule_scores[r];
     const std::uint64_t* bits = sc.rule_bits.data() + r * words;
     for (std::size_t w = 0; w < used_words; ++w) {
-      std::uint64_t b = bits[w];
-      if (w + 1 == used_words && n % 64 != 0) b &= (std::uint64_t{1} << (n % 64)) - 1;
+      std::uint64_t b = bits[w] & sc.fired[w];  // fired[] is masked to the batch
       while (b != 0) {
         const std::size_t i = w * 64 + static_cast<std::size_t>(std::countr_zero(b));
         b &= b - 1;
@@ -432,27 +455,56 @@ Status Scorer::score(const TransactionBatch& batch, const FeatureMatrix& feature
   const double* top1 = sc.top_out.data() + padded;
   const bool has_top = has_model && s.terms != 0;
   const std::int32_t review = s.thresholds.review, decline = s.thresholds.decline;
-  for (std::size_t i = 0; i < n; ++i) {
-    Decision& d = out[i];
-    const double ms = has_model ? model_score[i] : 0.0;
-    // Round half away from zero, done by hand because std::round is a libm call: after the
-    // clamp the value is in [0, 1000], where truncation and the remainder are exact.
-    const double total = std::clamp(sc.rule_sum[i] + ms, 0.0, 1000.0);
+  // Round half away from zero, done by hand because std::round is a libm call: after the
+  // clamp the value is in [0, 1000], where truncation and the remainder are exact.
+  auto total_score = [](double rule_sum, double ms) {
+    const double total = std::clamp(rule_sum + ms, 0.0, 1000.0);
     auto whole = static_cast<std::int32_t>(total);
     whole += total - static_cast<double>(whole) >= 0.5 ? 1 : 0;
-    d.score = whole;
-    d.action = whole >= decline  ? Action::kDecline
-               : whole >= review ? Action::kReview
-                                 : Action::kApprove;
-    if (!has_top || !(ms > 0) || top0[i] < 0) continue;
-    if (d.reason_count != 0 && !(ms > s.rule_scores[d.reasons[0]])) continue;
-    const std::size_t k = top1[i] < 0 ? 1 : 2;
-    const std::size_t keep = std::min<std::size_t>(d.reason_count, Decision::kMaxReasons - k);
-    std::copy_backward(d.reasons.begin(), d.reasons.begin() + static_cast<std::ptrdiff_t>(keep),
-                       d.reasons.begin() + static_cast<std::ptrdiff_t>(keep + k));
-    d.reasons[0] = static_cast<ReasonCode>(top0[i]);
-    if (k == 2) d.reasons[1] = static_cast<ReasonCode>(top1[i]);
-    d.reason_count = static_cast<std::uint8_t>(keep + k);
+    return whole;
+  };
+  const double* plain = sc.plain_out.data();
+  static_assert(static_cast<int>(Action::kReview) == 1 && static_cast<int>(Action::kDecline) == 2);
+  auto action = [&](std::int32_t whole) {
+    return whole >= decline  ? Action::kDecline
+           : whole >= review ? Action::kReview
+                             : Action::kApprove;
+  };
+  for (std::size_t w = 0; w < used_words; ++w) {
+    const std::size_t lo = w * 64, hi = std::min(n, lo + 64);
+    const std::uint64_t fired = sc.fired[w];
+    for (std::size_t i = lo; i < hi; ++i) {
+      Decision& d = out[i];
+      if (((fired >> (i - lo)) & 1) == 0) {
+        // No rule fired: the program computed this row's decision (EvalArgs::plain_out). Each
+        // field is stored directly (a Decision built on the stack and copied whole would be
+        // reloaded wider than it was written, which stalls store forwarding).
+        const auto packed = std::bit_cast<std::uint64_t>(plain[i]);
+        const auto whole = static_cast<std::int32_t>(packed & 1023);
+        d.score = whole;
+        // review <= decline (compile() checks), so the two tests add up to the action.
+        d.action = static_cast<Action>(static_cast<int>(whole >= review) +
+                                       static_cast<int>(whole >= decline));
+        d.reason_count = static_cast<std::uint8_t>((packed >> 10) & 3);
+        const auto r0 = static_cast<ReasonCode>(packed >> 12);
+        const auto r1 = static_cast<ReasonCode>(packed >> 28);
+        d.reasons = {r0, r1, 0, 0, 0, 0};
+        continue;
+      }
+      const double ms = has_model ? model_score[i] : 0.0;
+      const std::int32_t whole = total_score(sc.rule_sum[i], ms);
+      d.score = whole;
+      d.action = action(whole);
+      if (!has_top || !(ms > 0) || top0[i] < 0) continue;
+      if (!(ms > s.rule_scores[d.reasons[0]])) continue;  // a fired row has a reason
+      const std::size_t k = top1[i] < 0 ? 1 : 2;
+      const std::size_t keep = std::min<std::size_t>(d.reason_count, Decision::kMaxReasons - k);
+      std::copy_backward(d.reasons.begin(), d.reasons.begin() + static_cast<std::ptrdiff_t>(keep),
+                         d.reasons.begin() + static_cast<std::ptrdiff_t>(keep + k));
+      d.reasons[0] = static_cast<ReasonCode>(top0[i]);
+      if (k == 2) d.reasons[1] = static_cast<ReasonCode>(top1[i]);
+      d.reason_count = static_cast<std::uint8_t>(keep + k);
+    }
   }
   return Status{};
 }
