@@ -113,9 +113,53 @@ std::size_t plain_string_stop(const char* p, const char* limit) noexcept {
   return room;
 }
 
-// Bytes a JSON number token may hold (the builder's parsers judge the exact form).
-bool is_number_byte(char c) noexcept {
-  return (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E';
+// Length of the run of bytes a JSON number token may hold (digits . - + e E; the builder's
+// parsers judge the exact form) starting at p, a register at a time. Bounded by any other byte,
+// e.g. the record's closing brace; reads whole registers past it (padding).
+std::size_t number_run(const char* p) noexcept {
+#if defined(__AVX2__)
+  const __m256i below_zero = _mm256_set1_epi8('0' - 1);
+  const __m256i above_nine = _mm256_set1_epi8('9' + 1);
+  const __m256i lower = _mm256_set1_epi8(0x20);
+  for (std::size_t i = 0;; i += 32) {
+    const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
+    const __m256i digit =
+        _mm256_and_si256(_mm256_cmpgt_epi8(w, below_zero), _mm256_cmpgt_epi8(above_nine, w));
+    const __m256i sign = _mm256_or_si256(_mm256_cmpeq_epi8(w, _mm256_set1_epi8('-')),
+                                         _mm256_cmpeq_epi8(w, _mm256_set1_epi8('+')));
+    const __m256i point_exp =
+        _mm256_or_si256(_mm256_cmpeq_epi8(w, _mm256_set1_epi8('.')),
+                        _mm256_cmpeq_epi8(_mm256_or_si256(w, lower), _mm256_set1_epi8('e')));
+    const auto in = static_cast<std::uint32_t>(
+        _mm256_movemask_epi8(_mm256_or_si256(digit, _mm256_or_si256(sign, point_exp))));
+    if (in != 0xFFFFFFFFu) return i + static_cast<std::size_t>(__builtin_ctz(~in));
+  }
+#elif defined(__SSE2__)
+  const __m128i below_zero = _mm_set1_epi8('0' - 1);
+  const __m128i above_nine = _mm_set1_epi8('9' + 1);
+  const __m128i lower = _mm_set1_epi8(0x20);
+  for (std::size_t i = 0;; i += 16) {
+    const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    const __m128i digit =
+        _mm_and_si128(_mm_cmpgt_epi8(w, below_zero), _mm_cmplt_epi8(w, above_nine));
+    const __m128i sign =
+        _mm_or_si128(_mm_cmpeq_epi8(w, _mm_set1_epi8('-')), _mm_cmpeq_epi8(w, _mm_set1_epi8('+')));
+    const __m128i point_exp =
+        _mm_or_si128(_mm_cmpeq_epi8(w, _mm_set1_epi8('.')),
+                     _mm_cmpeq_epi8(_mm_or_si128(w, lower), _mm_set1_epi8('e')));
+    const auto in = static_cast<std::uint32_t>(
+        _mm_movemask_epi8(_mm_or_si128(digit, _mm_or_si128(sign, point_exp))));
+    if (in != 0xFFFFu) return i + static_cast<std::size_t>(__builtin_ctz(~in));
+  }
+#else
+  std::size_t i = 0;
+  for (;; ++i) {
+    const char c = p[i];
+    if (!((c >= '0' && c <= '9') || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E')) {
+      return i;
+    }
+  }
+#endif
 }
 
 // A DynamoDB attribute value: {"S": "…"}, {"N": "…"}, {"BOOL": true}, {"NULL": true}; the other
@@ -208,6 +252,7 @@ class Reader final : public JsonReader {
     std::uint64_t masks[3] = {};
     std::uint8_t len = 0;  // 0: no guess
     std::uint8_t slot = kSlotNone;
+    bool plain = false;  // a guess made of bytes plain_string_stop passes (fast path may use it)
 
     bool matches(const char* p) const noexcept {
       std::uint64_t w[3];
@@ -217,7 +262,13 @@ class Reader final : public JsonReader {
     }
     void learn(std::string_view key, std::uint8_t s) noexcept {
       len = 0;
+      plain = false;
       if (key.empty() || key.size() > sizeof words) return;
+      plain = true;
+      for (const char c : key) {
+        const auto u = static_cast<unsigned char>(c);
+        plain = plain && u >= 0x20 && u < 0x80 && c != '"' && c != '\\';
+      }
       unsigned char bytes[sizeof words] = {}, mask[sizeof words] = {};
       std::memcpy(bytes, key.data(), key.size());
       std::memset(mask, 0xFF, key.size());
@@ -386,14 +437,18 @@ bool Reader::read_flat_fast(const char* data, std::size_t len, Row& row, RecordB
   while (true) {
     if (*p != '"') return false;  // also rejects "{}": the general path takes it
     ++p;
-    std::size_t n = plain_string_stop(p, last);
-    if (p + n >= last || p[n] != '"') return false;
     if (++index > limits_.max_fields) return false;
     std::uint8_t slot;
+    std::size_t n;
     KeyGuess* const g = index <= kGuesses ? &guesses[index - 1] : nullptr;
-    if (g != nullptr && g->len == n && g->matches(p)) {
+    // A plain guess that matches up to a closing quote inside the record is the whole key, as
+    // plain_string_stop would have found it.
+    if (g != nullptr && g->plain && g->matches(p) && p + g->len < last) {
       slot = g->slot;
+      n = g->len;
     } else {
+      n = plain_string_stop(p, last);
+      if (p + n >= last || p[n] != '"') return false;
       const std::string_view key(p, n);
       slot = keys_.find_padded(key);
       if (g != nullptr) g->learn(key, slot);
@@ -413,7 +468,7 @@ bool Reader::read_flat_fast(const char* data, std::size_t len, Row& row, RecordB
       p += n + 1;
     } else if ((c >= '0' && c <= '9') || c == '-') {
       const char* const begin = p;
-      while (is_number_byte(*p)) ++p;  // stops at the closing brace at the latest
+      p += number_run(p);  // stops at the closing brace at the latest
       if (slot != kSlotNone) {
         row.set(slot, std::string_view(begin, static_cast<std::size_t>(p - begin)),
                 ValueKind::kNumber);
