@@ -1,9 +1,12 @@
 // Every arch against the scalar reference and against a direct AST interpreter: random rule
 // expressions over random feature matrices full of NaNs, infinities and signed zeros, at every
 // batch size (tail) from 0 to past two chunks.
+#include <algorithm>
+#include <array>
 #include <bit>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <numeric>
 #include <random>
 
 #include "score/cpu_features.h"
@@ -450,4 +453,130 @@ TEST_CASE("an arch is available only when the CPU has every extension its unit i
   REQUIRE(!archs.empty());
   CHECK(archs.front() == ScoreArch::kScalar);
   CHECK(score::best_arch() == archs.back());
+}
+
+// The whole decision (rule sums in reason order, a linear model, rounding, thresholds, reasons
+// with the model's top terms) against a direct reference of the documented semantics, on every
+// arch and tail: rows with and without fired rules take different paths in Scorer::score.
+TEST_CASE("decisions with rules and a model == reference, every arch and tail", "[score][simd]") {
+  std::mt19937_64 rng(4242);
+  constexpr std::size_t kRows = 300;
+  for (int round = 0; round < 12; ++round) {
+    World w(rng, kRows);
+    // Fewer special values in the model's inputs, so that scores spread over 0..1000.
+    for (std::size_t j = 0; j < kNames.size(); ++j) {
+      for (std::size_t i = 0; i < kRows; ++i) {
+        if (rng() % 3 != 0) w.features.column(j)[i] = static_cast<double>(rng() % 2001) / 4.0;
+      }
+    }
+    ExprGen gen(rng());
+    Config c;
+    const int rules = 1 + static_cast<int>(rng() % 10);
+    for (int r = 0; r < rules; ++r) {
+      // Halves and negatives exercise the rounding and the clamp; equal scores the tie order.
+      const double score = static_cast<double>(static_cast<int>(rng() % 41) - 8) * 12.5;
+      std::string when = gen.cond(2);
+      if (rng() % 4 != 0) {  // most rows should fire no rule, as in real traffic
+        when = "(" + when + ") && " + kNames[rng() % kNames.size()] + " > " +
+               std::to_string(300 + rng() % 200);
+      }
+      c.rules.push_back(score_test::rule("R" + std::to_string(r), when, score));
+    }
+    c.model.kind = ModelSpec::Kind::kLinear;
+    c.model.bias = static_cast<double>(static_cast<int>(rng() % 9) - 4) / 8.0;
+    c.model.scale = static_cast<double>(rng() % 1200);
+    const std::size_t terms = round % 4 == 3 ? 0 : 1 + rng() % 5;
+    for (std::size_t t = 0; t < terms; ++t) {
+      c.model.terms.push_back({kNames[rng() % kNames.size()],
+                               static_cast<double>(static_cast<int>(rng() % 9) - 4) / 400.0,
+                               rng() % 2 ? 0.0 : 100.0, rng() % 2 ? 1.0 : 4.0});
+    }
+    c.thresholds.review = static_cast<std::int32_t>(rng() % 700) - 50;
+    c.thresholds.decline = c.thresholds.review + static_cast<std::int32_t>(rng() % 400);
+    auto scalar = Scorer::compile(c, kNames, w.dict, {ScoreArch::kScalar});
+    INFO(scalar.status().to_string());
+    REQUIRE(scalar.ok());
+
+    std::vector<std::unique_ptr<score::Expr>> asts;
+    for (const auto& r : c.rules) {
+      score::ParseError pe;
+      asts.push_back(score::parse_condition(r.when, score::NameScope{kNames}, pe));
+      REQUIRE(asts.back());
+    }
+    std::vector<std::uint32_t> order(c.rules.size());
+    std::iota(order.begin(), order.end(), 0U);
+    std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+      return c.rules[a].score > c.rules[b].score;
+    });
+    Interp interp{w.batch, w.features, w.flags, w.dict};
+    std::vector<Decision> want(kRows);
+    int with_rule = 0, model_first = 0;
+    for (std::size_t i = 0; i < kRows; ++i) {
+      Decision& d = want[i];
+      double rule_sum = 0;
+      for (std::uint32_t r : order) {
+        if (!interp.cond(*asts[r], i)) continue;
+        rule_sum += c.rules[r].score;
+        if (d.reason_count < Decision::kMaxReasons) d.reasons[d.reason_count++] = r;
+      }
+      with_rule += d.reason_count != 0;
+      double lin = c.model.bias, m0 = 0, m1 = 0;
+      int i0 = -1, i1 = -1;
+      for (std::size_t t = 0; t < terms; ++t) {
+        const auto& term = c.model.terms[t];
+        double z = w.features.at(
+            i, static_cast<std::size_t>(std::find(kNames.begin(), kNames.end(), term.feature) -
+                                        kNames.begin()));
+        if (term.mean != 0) z = z - term.mean;
+        double contrib = z * (term.weight / term.std);
+        if (std::isnan(contrib)) contrib = 0;
+        lin = lin + contrib;
+        const double a = std::fabs(contrib);
+        if (a > m0) {
+          i1 = i0, m1 = m0, i0 = static_cast<int>(t), m0 = a;
+        } else if (a > m1) {
+          i1 = static_cast<int>(t), m1 = a;
+        }
+      }
+      double ms = c.model.scale * (lin < 0 ? 0.0 : 1 < lin ? 1.0 : lin);
+      if (std::isnan(ms)) ms = 0;
+      d.score = static_cast<std::int32_t>(std::round(std::clamp(rule_sum + ms, 0.0, 1000.0)));
+      d.action = d.score >= c.thresholds.decline  ? Action::kDecline
+                 : d.score >= c.thresholds.review ? Action::kReview
+                                                  : Action::kApprove;
+      if (terms == 0 || !(ms > 0) || i0 < 0) continue;
+      if (d.reason_count != 0 && !(ms > c.rules[d.reasons[0]].score)) continue;
+      const std::size_t k = i1 < 0 ? 1 : 2;
+      const std::size_t keep = std::min<std::size_t>(d.reason_count, Decision::kMaxReasons - k);
+      std::array<ReasonCode, Decision::kMaxReasons> reasons{};
+      reasons[0] = static_cast<ReasonCode>(kModelReasonBase + i0);
+      if (k == 2) reasons[1] = static_cast<ReasonCode>(kModelReasonBase + i1);
+      std::copy_n(d.reasons.begin(), keep, reasons.begin() + static_cast<std::ptrdiff_t>(k));
+      d.reasons = reasons;
+      d.reason_count = static_cast<std::uint8_t>(keep + k);
+      model_first += d.reason_count > k;
+    }
+    INFO("round " << round << ": " << with_rule << " rows fire a rule, " << model_first
+                  << " lead with the model");
+    for (ScoreArch a : available_score_archs()) {
+      auto s = scalar->with_arch(a);
+      REQUIRE(s.ok());
+      ScoreScratch scratch;
+      std::vector<Decision> out(kRows);
+      for (std::size_t n = 0; n <= kRows; n += (a == ScoreArch::kScalar ? 5 : 1)) {
+        w.batch.set_size(n);
+        // Stale decisions from the previous size must not leak into this one.
+        std::fill(out.begin(), out.end(), Decision{7, Action::kDecline, 6, {1, 2, 3, 4, 5, 6}});
+        REQUIRE(s->score(w.batch, w.features, w.flags, scratch, out).ok());
+        for (std::size_t i = 0; i < n; ++i) {
+          if (!(out[i] == want[i])) {
+            FAIL("arch " << s->arch_name() << " n=" << n << " row " << i << " score "
+                         << out[i].score << " want " << want[i].score << ", reasons "
+                         << int{out[i].reason_count} << " want " << int{want[i].reason_count});
+          }
+        }
+      }
+      w.batch.set_size(kRows);
+    }
+  }
 }
