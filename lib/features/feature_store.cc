@@ -201,6 +201,15 @@ inline std::int64_t floor_mod(std::int64_t a, std::int64_t b) { return a - floor
 features_detail::Layout make_layout(const std::vector<SlotDef>& slots,
                                     const std::vector<std::uint8_t>& wide);
 
+// Copies each accumulator's event field place from the layout (after any layout change).
+void bind_layout(features_detail::Group& g) {
+  for (auto& a : g.accs) {
+    a.ev_off = g.lay.off[a.slot];
+    a.ev_code = g.lay.code[a.slot];
+    a.key_slot = g.slots[a.slot].kind == SlotKind::kKey;
+  }
+}
+
 Status spec_error(const FeatureSpec& f, std::string_view what) {
   return {ErrorCode::kInvalidArgument,
           absl::StrFormat("feature '%s' (line %u, column %u): %s", f.name, f.line, f.column, what)};
@@ -365,6 +374,7 @@ std::unique_ptr<FeatureStore::Impl> FeatureStore::Impl::build(const Config& conf
       }
     }
     g.lay = make_layout(g.slots, g.wide);
+    bind_layout(g);
     // Record: head, cursors, then per accumulator Σx (or the distinct set), n if the field
     // can be missing (amounts never are: n is the window's count), Σx², min / max queues.
     std::uint32_t off =
@@ -743,6 +753,7 @@ void FeatureStore::Impl::relayout(Group& g, std::size_t k) {
   g.wide[k] = 1;
   g.widened |= std::uint64_t{1} << k;
   g.lay = make_layout(g.slots, g.wide);
+  bind_layout(g);
   std::vector<std::uint64_t> w(1 + g.slots.size());
   for (std::uint32_t slot = 0; slot < g.n_slots; ++slot) {
     RecHead& h = g.head(slot);
@@ -768,31 +779,48 @@ void FeatureStore::Impl::relayout(Group& g, std::size_t k) {
 // ---------------------------------------------------------------------------------------------
 
 void FeatureStore::Impl::push_in_order(Group& g, std::uint32_t slot) {
+  using features_detail::load_code;
   const std::uint64_t* ev = g.ev.data();
   const auto t = static_cast<Micros>(ev[0]);
   std::byte* rec = g.rec(slot);
   RecHead& s = g.head(slot);
   s.newest = t;
   if (!g.ring) return;
-  ring_reserve_one(s, g.lay.bytes);
-  features_detail::store_event(g.lay, ev, g.ev_at(s, s.size));
-  ++s.size;
-  charged += g.lay.bytes;
-  const std::uint32_t n = s.size;
-  const std::uint32_t seq_new = s.base + n - 1;
+  const std::uint32_t eb = g.lay.bytes;
+  ring_reserve_one(s, eb);
+  // The ring's fields in locals: stores through the record's bytes would otherwise make the
+  // compiler reload them at every access.
+  std::byte* const ring = s.ring;
+  const std::uint32_t cap = s.cap, head = s.head, base = s.base;
+  std::byte* const ring_end = ring + std::size_t{cap} * eb;
+  auto at = [&](std::uint32_t idx) {
+    std::uint32_t pos = head + idx;  // head < cap and idx <= cap: one wrap at most
+    if (pos >= cap) pos -= cap;
+    return ring + std::size_t{pos} * eb;
+  };
+  features_detail::store_event(g.lay, ev, at(s.size));
+  const std::uint32_t n = ++s.size;
+  charged += eb;
+  const std::uint32_t seq_new = base + n - 1;
   std::uint32_t* cur = g.cursors(slot);
+  const std::size_t n_windows = g.windows.size();
+  const Micros* windows = g.windows.data();
+  const features_detail::AccDef* accs_all = g.accs.data();
+  std::uint64_t* win_count = g.win_count.data();
+  View* acc_view = g.acc_view.data();
 
-  for (std::size_t w = 0; w < g.windows.size(); ++w) {
-    const Micros lo = sat_sub(t, g.windows[w]);
-    const auto& accs = g.accs_by_window[w];
-    std::uint32_t idx = cur[w] - s.base;
+  for (std::size_t w = 0; w < n_windows; ++w) {
+    const Micros lo = sat_sub(t, windows[w]);
+    const std::uint16_t* accs = g.accs_by_window[w].data();
+    const std::size_t n_accs = g.accs_by_window[w].size();
+    std::uint32_t idx = cur[w] - base;
+    const std::byte* e = at(idx);
     // The new event (time t > lo) stops the loop.
-    while (g.ev_time(s, idx) <= lo) {
-      for (const std::uint16_t ai : accs) {
-        const auto& a = g.accs[ai];
-        const std::uint64_t v = g.ev_word(s, idx, a.slot);
-        const bool key_slot = g.slots[a.slot].kind == SlotKind::kKey;
-        if (missing(v, key_slot)) continue;
+    while (features_detail::load_time(e) <= lo) {
+      for (std::size_t k = 0; k < n_accs; ++k) {
+        const auto& a = accs_all[accs[k]];
+        const std::uint64_t v = load_code(e + a.ev_off, a.ev_code);
+        if (missing(v, a.key_slot)) continue;
         if (a.distinct >= 0) {
           if (ds_remove(a, acc_set(rec, a), v)) charged -= 16;
           continue;
@@ -805,13 +833,16 @@ void FeatureStore::Impl::push_in_order(Group& g, std::uint32_t slot) {
         }
       }
       ++idx;
+      e += eb;
+      if (e == ring_end) e = ring;
     }
-    cur[w] = s.base + idx;
-    g.win_count[w] = n - idx;
-    for (const std::uint16_t ai : accs) {
-      const auto& a = g.accs[ai];
+    cur[w] = base + idx;
+    win_count[w] = n - idx;
+    for (std::size_t k = 0; k < n_accs; ++k) {
+      const std::uint16_t ai = accs[k];
+      const auto& a = accs_all[ai];
       const std::uint64_t v = ev[1 + a.slot];
-      auto& view = g.acc_view[ai];
+      View& view = acc_view[ai];
       if (a.distinct >= 0) {
         DistinctSet*& d = acc_set(rec, a);
         if (v != 0 && ds_add(a, d, v)) charged += 16;
@@ -825,16 +856,16 @@ void FeatureStore::Impl::push_in_order(Group& g, std::uint32_t slot) {
         if (a.sq) st128(acc_sq(rec, a), ld128(acc_sq(rec, a)) + static_cast<i128>(x) * x);
         if (a.min_q >= 0) {
           MonoQ& q = acc_q(rec, a.min_off);
-          while (!q.empty() &&
-                 static_cast<std::int64_t>(g.ev_word(s, q.back() - s.base, a.slot)) >= x) {
+          while (!q.empty() && static_cast<std::int64_t>(
+                                   load_code(at(q.back() - base) + a.ev_off, a.ev_code)) >= x) {
             q.pop_back();
           }
           q.push_back(seq_new);
         }
         if (a.max_q >= 0) {
           MonoQ& q = acc_q(rec, a.max_off);
-          while (!q.empty() &&
-                 static_cast<std::int64_t>(g.ev_word(s, q.back() - s.base, a.slot)) <= x) {
+          while (!q.empty() && static_cast<std::int64_t>(
+                                   load_code(at(q.back() - base) + a.ev_off, a.ev_code)) <= x) {
             q.pop_back();
           }
           q.push_back(seq_new);
@@ -845,39 +876,38 @@ void FeatureStore::Impl::push_in_order(Group& g, std::uint32_t slot) {
       if (a.sq) view.sq = ld128(acc_sq(rec, a));
       if (a.min_q >= 0) {
         MonoQ& q = acc_q(rec, a.min_off);
-        while (!q.empty() && q.front() - s.base < idx) q.pop_front();
-        if (!q.empty())
-          view.mn = static_cast<std::int64_t>(g.ev_word(s, q.front() - s.base, a.slot));
+        while (!q.empty() && q.front() - base < idx) q.pop_front();
+        if (!q.empty()) {
+          view.mn =
+              static_cast<std::int64_t>(load_code(at(q.front() - base) + a.ev_off, a.ev_code));
+        }
       }
       if (a.max_q >= 0) {
         MonoQ& q = acc_q(rec, a.max_off);
-        while (!q.empty() && q.front() - s.base < idx) q.pop_front();
-        if (!q.empty())
-          view.mx = static_cast<std::int64_t>(g.ev_word(s, q.front() - s.base, a.slot));
+        while (!q.empty() && q.front() - base < idx) q.pop_front();
+        if (!q.empty()) {
+          view.mx =
+              static_cast<std::int64_t>(load_code(at(q.front() - base) + a.ev_off, a.ev_code));
+        }
       }
     }
   }
-  evict_front(g, slot);
-}
-
-void FeatureStore::Impl::evict_front(Group& g, std::uint32_t slot) {
-  RecHead& s = g.head(slot);
-  const Micros horizon = sat_sub(s.newest, g.retention);
-  const std::uint32_t n = s.size;
+  // evict_front(), with the ring in locals: most events drop nothing (one time compare).
+  const Micros horizon = sat_sub(t, g.retention);
   std::uint32_t drop = 0;
   if (g.is_card) {
     // Keep the newest event at or before the horizon: it is the "previous transaction" of
     // any late transaction that can still arrive.
-    while (n - drop >= 2 && g.ev_time(s, drop + 1) <= horizon) ++drop;
+    while (n - drop >= 2 && features_detail::load_time(at(drop + 1)) <= horizon) ++drop;
   } else {
-    while (drop < n && g.ev_time(s, drop) <= horizon) ++drop;
+    while (drop < n && features_detail::load_time(at(drop)) <= horizon) ++drop;
   }
   if (drop == 0) return;
   features_detail::ring_pop_front(s, drop);
   s.base += drop;
-  charged -= std::uint64_t{drop} * g.lay.bytes;
+  charged -= std::uint64_t{drop} * eb;
   // Give memory back once a burst has left the window (hysteresis: shrink at 1/4 full).
-  if (s.cap >= 16 && s.size * 4 <= s.cap) ring_realloc(s, g.lay.bytes, s.cap / 2);
+  if (s.cap >= 16 && s.size * 4 <= s.cap) ring_realloc(s, eb, s.cap / 2);
 }
 
 void FeatureStore::Impl::rebuild_mono(Group& g, std::uint32_t slot) {
@@ -1333,7 +1363,8 @@ std::uint32_t FeatureStore::Impl::prefetch_rec(std::size_t gi, std::uint64_t h) 
   }
 }
 
-void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot) const {
+void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot,
+                                       const TransactionBatch& b, std::size_t row) const {
   const Group& g = groups[gi];
   if (slot >= g.n_slots) return;
   const RecHead& h = g.head(slot);
@@ -1341,16 +1372,30 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot) const
   __builtin_prefetch(g.ev_at(h, h.size), 1);  // where the new event goes
   if (h.size > 0) __builtin_prefetch(g.ev_at(h, h.size - 1));
   const auto* cur = reinterpret_cast<const std::uint32_t*>(g.rec(slot) + sizeof(RecHead));
+  const std::uint32_t last = g.lay.bytes - 1;
   for (std::size_t w = 0; w < g.windows.size(); ++w) {
+    // The window's oldest event (both its lines: events may straddle one) and the next, which
+    // the cursor usually moves to.
     const std::uint32_t idx = cur[w] - h.base;
-    if (idx < h.size) __builtin_prefetch(g.ev_at(h, idx));
+    if (idx < h.size) {
+      const std::byte* e = g.ev_at(h, idx);
+      __builtin_prefetch(e);
+      __builtin_prefetch(e + last);
+      if (idx + 1 < h.size) __builtin_prefetch(g.ev_at(h, idx + 1) + last);
+    }
   }
   const std::byte* rec = g.rec(slot);
   for (const auto& a : g.accs) {
     if (a.distinct >= 0) {
       const DistinctSet* d;
       std::memcpy(&d, rec + a.off, sizeof d);
-      if (d != nullptr) __builtin_prefetch(d);
+      if (d != nullptr) {
+        __builtin_prefetch(d);
+        // The entry the new value probes first.
+        const std::uint32_t i = ds_home(b.key(g.slots[a.slot].field, row), d->cap - 1);
+        const std::size_t esz = a.narrow ? 8 : 16;
+        __builtin_prefetch(reinterpret_cast<const std::byte*>(d + 1) + i * esz, 1);
+      }
     }
     if (a.min_q >= 0) {
       const MonoQ& q = *reinterpret_cast<const MonoQ*>(rec + a.min_off);
@@ -1359,6 +1404,36 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot) const
     if (a.max_q >= 0) {
       const MonoQ& q = *reinterpret_cast<const MonoQ*>(rec + a.max_off);
       if (q.size > 0) __builtin_prefetch(q.buf);
+    }
+  }
+}
+
+// The lines that depend on what the previous stage fetched: the distinct entries of the values
+// leaving the windows, and the events the min / max queues compare against.
+void FeatureStore::Impl::prefetch_deps(std::size_t gi, std::uint32_t slot) const {
+  const Group& g = groups[gi];
+  if (slot >= g.n_slots || (g.n_distinct == 0 && g.n_mono == 0)) return;
+  const RecHead& h = g.head(slot);
+  if (h.ring == nullptr || h.size == 0) return;
+  const std::byte* rec = g.rec(slot);
+  const auto* cur = reinterpret_cast<const std::uint32_t*>(rec + sizeof(RecHead));
+  for (const auto& a : g.accs) {
+    if (a.distinct >= 0) {
+      const DistinctSet* d;
+      std::memcpy(&d, rec + a.off, sizeof d);
+      const std::uint32_t idx = cur[a.window] - h.base;
+      if (d != nullptr && idx < h.size) {
+        const std::uint32_t i = ds_home(g.ev_word(h, idx, a.slot), d->cap - 1);
+        const std::size_t esz = a.narrow ? 8 : 16;
+        __builtin_prefetch(reinterpret_cast<const std::byte*>(d + 1) + i * esz, 1);
+      }
+    }
+    for (const std::uint32_t off : {a.min_q >= 0 ? a.min_off : 0u, a.max_q >= 0 ? a.max_off : 0u}) {
+      if (off == 0) continue;
+      const MonoQ& q = *reinterpret_cast<const MonoQ*>(rec + off);
+      if (q.size == 0) continue;
+      const std::uint32_t back = q.back() - h.base;
+      if (back < h.size) __builtin_prefetch(g.ev_at(h, back) + g.lay.bytes - 1);
     }
   }
 }
@@ -1472,7 +1547,7 @@ bool FeatureStore::Impl::process_row(const Row& r, std::size_t row, const std::u
     const bool in_order = cls[gi] != kLate;
     const std::uint32_t n_before = g.head(slot).size;
     // The card's previous transaction in event-time order: the event just before this one
-    // (the card ring always keeps it, see evict_front()).
+    // (the card ring always keeps it, see push_in_order()).
     bool has_prev = false;
     Micros pt = 0;
     double plat = 0, plon = 0;
@@ -1695,7 +1770,7 @@ Status FeatureStore::process(const TransactionBatch& batch, FeatureMatrix& out,
   // are prefetched, so the cache misses of many rows overlap instead of queueing one by one.
   // Distances measured on the 100k-card bench: 16/8/4 gave 0.85 M/s, 32/16/8 0.88 M/s,
   // 48/24/12 0.89 M/s, none 0.69 M/s.
-  constexpr std::size_t kTable = 32, kRec = 16, kRing = 8;
+  constexpr std::size_t kTable = 32, kRec = 16, kRing = 8, kDeps = 4;
   const std::size_t n = batch.size(), ng = s.n_txn_groups;
   s.hashes.resize(n * ng);
   s.hints.resize(n * ng);
@@ -1712,18 +1787,22 @@ Status FeatureStore::process(const TransactionBatch& batch, FeatureMatrix& out,
         s.prefetch_table(gi, s.hashes[k]);
       } else if (what == 1) {
         s.hints[k] = s.prefetch_rec(gi, s.hashes[k]);
+      } else if (what == 2) {
+        s.prefetch_ring(gi, s.hints[k], batch, i);
       } else {
-        s.prefetch_ring(gi, s.hints[k]);
+        s.prefetch_deps(gi, s.hints[k]);
       }
     }
   };
   for (std::size_t i = 0; i < std::min(n, kTable); ++i) stage(i, 0);
   for (std::size_t i = 0; i < std::min(n, kRec); ++i) stage(i, 1);
   for (std::size_t i = 0; i < std::min(n, kRing); ++i) stage(i, 2);
+  for (std::size_t i = 0; i < std::min(n, kDeps); ++i) stage(i, 3);
   for (std::size_t i = 0; i < n; ++i) {
     if (i + kTable < n) stage(i + kTable, 0);
     if (i + kRec < n) stage(i + kRec, 1);
     if (i + kRing < n) stage(i + kRing, 2);
+    if (i + kDeps < n) stage(i + kDeps, 3);
     if (s.process_row(BatchRow{batch, i}, i, s.hashes.data() + i * ng) && late_rows != nullptr) {
       late_rows->push_back(static_cast<std::uint32_t>(i));
     }

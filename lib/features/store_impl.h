@@ -190,7 +190,27 @@ struct AccDef {
   std::int32_t min_q = -1, max_q = -1, distinct = -1;
   std::uint32_t off = 0;  ///< record byte offset of Σx (or the DistinctSet*), then n, Σx²
   std::uint32_t min_off = 0, max_off = 0;  ///< record byte offsets of the MonoQs
+  // The slot's place in the event layout (Layout::off / code), cached for the hot loop;
+  // bind_layout() refreshes them whenever the layout changes.
+  std::uint8_t ev_off = 0, ev_code = 0;
+  bool key_slot = false;  ///< a key value (0 = missing) rather than a scaled one
 };
+
+/// One event field as stored with `code` (see Layout), as its logical word.
+inline std::uint64_t load_code(const std::byte* p, std::uint8_t code) noexcept {
+  if (code == 0) {
+    std::uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+  }
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);
+  if (code == 1) return v;
+  const auto x = static_cast<std::int32_t>(v);
+  return x == std::numeric_limits<std::int32_t>::min()
+             ? static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::min())
+             : static_cast<std::uint64_t>(static_cast<std::int64_t>(x));
+}
 
 /// A bucketed window: `count` buckets of `width`.
 struct BucketDef {
@@ -405,7 +425,9 @@ struct FeatureStore::Impl {
   bool process_row(const Row& r, std::size_t row, const std::uint64_t* hashes);
   void prefetch_table(std::size_t gi, std::uint64_t h) const;
   std::uint32_t prefetch_rec(std::size_t gi, std::uint64_t h) const;
-  void prefetch_ring(std::size_t gi, std::uint32_t slot) const;
+  void prefetch_ring(std::size_t gi, std::uint32_t slot, const TransactionBatch& b,
+                     std::size_t row) const;
+  void prefetch_deps(std::size_t gi, std::uint32_t slot) const;
   void on_status(const StatusChange& change);
   void advance(Micros t);
   /// Sweeps up to `slots` record slots (all when ~0u) of the sweep in progress.
@@ -432,7 +454,6 @@ struct FeatureStore::Impl {
 
   void push_in_order(Group& g, std::uint32_t slot);
   std::uint32_t insert_late(Group& g, std::uint32_t slot);
-  void evict_front(Group& g, std::uint32_t slot);
   void rebuild_mono(Group& g, std::uint32_t slot);
   void rebuild_sums(Group& g, std::uint32_t slot);
   void scan_view(Group& g, std::uint32_t slot, std::uint32_t p, Micros t, std::size_t w);
