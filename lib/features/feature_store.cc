@@ -438,9 +438,9 @@ Group::~Group() {
     std::free(h.ring);
     for (const AccDef& a : accs) {
       if (a.distinct >= 0) {
-        DistinctSet* d;
-        std::memcpy(&d, rec(slot) + a.off, sizeof d);
-        std::free(d);
+        std::uint64_t w;
+        std::memcpy(&w, rec(slot) + a.off, sizeof w);
+        if (w != 0 && (w & 1) == 0) std::free(reinterpret_cast<DistinctSet*>(w));
       }
       if (a.min_q >= 0) reinterpret_cast<MonoQ*>(rec(slot) + a.min_off)->release();
       if (a.max_q >= 0) reinterpret_cast<MonoQ*>(rec(slot) + a.max_off)->release();
@@ -530,6 +530,45 @@ inline std::byte* acc_sq(std::byte* rec, const features_detail::AccDef& a) {
 inline DistinctSet*& acc_set(std::byte* rec, const features_detail::AccDef& a) {
   return *reinterpret_cast<DistinctSet**>(rec + a.off);
 }
+
+// A distinct accumulator's word is, while its window holds few events, a count:
+// (count << 1) | 1, or 0 for none. Membership is then answered by scanning the window in the
+// ring, whose lines the row touches anyway: no allocation, no hash probes, no extra memory.
+// Past kDistinctScanMax window events it becomes a DistinctSet* (value -> multiplicity), and
+// a count again at kDistinctScanBack or fewer (hysteresis). Both give the same count, and the
+// same 16 bytes per distinct value charged against the memory budget.
+constexpr std::uint32_t kDistinctScanMax = 32;
+constexpr std::uint32_t kDistinctScanBack = 16;
+inline std::uint64_t ds_word(const std::byte* rec, const features_detail::AccDef& a) {
+  std::uint64_t w;
+  std::memcpy(&w, rec + a.off, sizeof w);
+  return w;
+}
+inline void ds_put(std::byte* rec, const features_detail::AccDef& a, std::uint64_t w) {
+  std::memcpy(rec + a.off, &w, sizeof w);
+}
+inline bool ds_small(std::uint64_t w) { return w == 0 || (w & 1) != 0; }
+inline std::uint64_t ds_small_word(std::uint64_t count) { return (count << 1) | 1; }
+inline const DistinctSet* ds_ptr(std::uint64_t w) {
+  return reinterpret_cast<const DistinctSet*>(w);
+}
+inline std::uint64_t ds_count(std::uint64_t w) { return ds_small(w) ? w >> 1 : ds_ptr(w)->size; }
+
+// Does `v` occur in the accumulator's field of ring events [from, to)?
+bool ring_has(const RecHead& h, std::uint32_t eb, std::uint32_t from, std::uint32_t to,
+              const features_detail::AccDef& a, std::uint64_t v) {
+  if (from >= to) return false;
+  std::uint32_t pos = h.head + from;
+  if (pos >= h.cap) pos -= h.cap;
+  const std::byte* p = h.ring + std::size_t{pos} * eb;
+  const std::byte* const end = h.ring + std::size_t{h.cap} * eb;
+  for (std::uint32_t i = from; i < to; ++i) {
+    if (features_detail::load_code(p + a.ev_off, a.ev_code) == v) return true;
+    p += eb;
+    if (p == end) p = h.ring;
+  }
+  return false;
+}
 inline MonoQ& acc_q(std::byte* rec, std::uint32_t off) {
   return *reinterpret_cast<MonoQ*>(rec + off);
 }
@@ -610,6 +649,33 @@ inline bool ds_remove(const features_detail::AccDef& a, DistinctSet*& d, std::ui
   return a.narrow ? ds_remove<DistinctSet::Narrow>(d, v) : ds_remove<DistinctSet::Wide>(d, v);
 }
 
+// The distinct word for ring events [from, to): a count when at most kDistinctScanMax events,
+// else a set of their values.
+std::uint64_t ds_build(const RecHead& h, std::uint32_t eb, std::uint32_t from, std::uint32_t to,
+                       const features_detail::AccDef& a) {
+  if (to - from <= kDistinctScanMax) {
+    std::uint64_t count = 0;
+    for (std::uint32_t j = from; j < to; ++j) {
+      std::uint32_t pos = h.head + j;
+      if (pos >= h.cap) pos -= h.cap;
+      const std::uint64_t v =
+          features_detail::load_code(h.ring + std::size_t{pos} * eb + a.ev_off, a.ev_code);
+      // Counted at its last occurrence.
+      if (v != 0 && !ring_has(h, eb, j + 1, to, a, v)) ++count;
+    }
+    return ds_small_word(count);
+  }
+  DistinctSet* d = nullptr;
+  for (std::uint32_t j = from; j < to; ++j) {
+    std::uint32_t pos = h.head + j;
+    if (pos >= h.cap) pos -= h.cap;
+    const std::uint64_t v =
+        features_detail::load_code(h.ring + std::size_t{pos} * eb + a.ev_off, a.ev_code);
+    if (v != 0) ds_add(a, d, v);
+  }
+  return reinterpret_cast<std::uint64_t>(d);
+}
+
 void ring_realloc(RecHead& h, std::uint32_t bytes, std::uint32_t cap) {
   auto* r = static_cast<std::byte*>(std::malloc(std::size_t{cap} * bytes));
   if (r == nullptr) throw std::bad_alloc();
@@ -677,10 +743,10 @@ void FeatureStore::Impl::clear_key(Group& g, std::uint32_t slot) {
   h.base = 0;
   for (const auto& a : g.accs) {
     if (a.distinct >= 0) {
-      DistinctSet*& d = acc_set(rec, a);
-      if (d != nullptr) charged -= d->size * 16ull;
-      std::free(d);
-      d = nullptr;
+      const std::uint64_t w = ds_word(rec, a);
+      charged -= ds_count(w) * 16;
+      if (!ds_small(w)) std::free(acc_set(rec, a));
+      ds_put(rec, a, 0);
     }
     if (a.min_q >= 0) acc_q(rec, a.min_off).release();
     if (a.max_q >= 0) acc_q(rec, a.max_off).release();
@@ -822,7 +888,14 @@ void FeatureStore::Impl::push_in_order(Group& g, std::uint32_t slot) {
         const std::uint64_t v = load_code(e + a.ev_off, a.ev_code);
         if (missing(v, a.key_slot)) continue;
         if (a.distinct >= 0) {
-          if (ds_remove(a, acc_set(rec, a), v)) charged -= 16;
+          const std::uint64_t dw = ds_word(rec, a);
+          if (!ds_small(dw)) {
+            if (ds_remove(a, acc_set(rec, a), v)) charged -= 16;
+          } else if (!ring_has(s, eb, idx + 1, n - 1, a, v)) {
+            // Gone unless an older event of the window (not the new one) has it too.
+            ds_put(rec, a, ds_small_word((dw >> 1) - 1));
+            charged -= 16;
+          }
           continue;
         }
         st64(acc_sum(rec, a), ld64(acc_sum(rec, a)) - static_cast<std::int64_t>(v));
@@ -844,9 +917,24 @@ void FeatureStore::Impl::push_in_order(Group& g, std::uint32_t slot) {
       const std::uint64_t v = ev[1 + a.slot];
       View& view = acc_view[ai];
       if (a.distinct >= 0) {
-        DistinctSet*& d = acc_set(rec, a);
-        if (v != 0 && ds_add(a, d, v)) charged += 16;
-        view.distinct = d ? d->size : 0;
+        std::uint64_t dw = ds_word(rec, a);
+        if (ds_small(dw)) {
+          if (v != 0 && !ring_has(s, eb, idx, n - 1, a, v)) {
+            dw = ds_small_word((dw >> 1) + 1);
+            charged += 16;
+          }
+          if (n - idx > kDistinctScanMax) dw = ds_build(s, eb, idx, n, a);
+          ds_put(rec, a, dw);
+        } else {
+          DistinctSet*& d = acc_set(rec, a);
+          if (v != 0 && ds_add(a, d, v)) charged += 16;
+          if (n - idx <= kDistinctScanBack) {
+            const std::uint64_t count = d->size;
+            std::free(d);
+            ds_put(rec, a, ds_small_word(count));
+          }
+        }
+        view.distinct = ds_count(ds_word(rec, a));
         continue;
       }
       if (!missing(v, false)) {
@@ -939,14 +1027,12 @@ void FeatureStore::Impl::rebuild_mono(Group& g, std::uint32_t slot) {
 }
 
 namespace {
-// Adds one event value to an accumulator (restore, late insertion).
-inline bool acc_add(std::byte* rec, const features_detail::AccDef& a, std::uint64_t v) {
-  if (a.distinct >= 0) return ds_add(a, acc_set(rec, a), v);
+// Adds one event value to a sum accumulator (restore, late insertion).
+inline void acc_add(std::byte* rec, const features_detail::AccDef& a, std::uint64_t v) {
   const auto x = static_cast<std::int64_t>(v);
   st64(acc_sum(rec, a), ld64(acc_sum(rec, a)) + x);
   if (a.has_n) st64(acc_n(rec, a), ld64(acc_n(rec, a)) + 1);
   if (a.sq) st128(acc_sq(rec, a), ld128(acc_sq(rec, a)) + static_cast<i128>(x) * x);
-  return false;
 }
 }  // namespace
 
@@ -963,11 +1049,16 @@ void FeatureStore::Impl::rebuild_sums(Group& g, std::uint32_t slot) {
     cur[w] = s.base + idx;
     for (const std::uint16_t ai : g.accs_by_window[w]) {
       const auto& a = g.accs[ai];
-      const bool key_slot = g.slots[a.slot].kind == SlotKind::kKey;
+      if (a.distinct >= 0) {
+        const std::uint64_t dw = ds_build(s, g.lay.bytes, idx, n, a);
+        ds_put(rec, a, dw);
+        charged += ds_count(dw) * 16;
+        continue;
+      }
       for (std::uint32_t k = idx; k < n; ++k) {
         const std::uint64_t v = g.ev_word(s, k, a.slot);
-        if (missing(v, key_slot)) continue;
-        if (acc_add(rec, a, v)) charged += 16;
+        if (missing(v, a.key_slot)) continue;
+        acc_add(rec, a, v);
       }
     }
   }
@@ -1006,9 +1097,22 @@ std::uint32_t FeatureStore::Impl::insert_late(Group& g, std::uint32_t slot) {
     for (const std::uint16_t ai : g.accs_by_window[w]) {
       const auto& a = g.accs[ai];
       const std::uint64_t v = ev[1 + a.slot];
-      const bool key_slot = g.slots[a.slot].kind == SlotKind::kKey;
-      if (missing(v, key_slot)) continue;
-      if (acc_add(rec, a, v)) charged += 16;
+      if (missing(v, a.key_slot)) continue;
+      if (a.distinct < 0) {
+        acc_add(rec, a, v);
+        continue;
+      }
+      const std::uint64_t dw = ds_word(rec, a);
+      if (!ds_small(dw)) {
+        if (ds_add(a, acc_set(rec, a), v)) charged += 16;
+        continue;
+      }
+      // The window is [cursor, size), the new event at p inside it.
+      const std::uint32_t c = cur[w] - s.base;
+      if (!ring_has(s, g.lay.bytes, c, p, a, v) && !ring_has(s, g.lay.bytes, p + 1, s.size, a, v)) {
+        ds_put(rec, a, ds_small_word((dw >> 1) + 1));
+        charged += 16;
+      }
     }
   }
   if (g.n_mono > 0) rebuild_mono(g, slot);
@@ -1387,14 +1491,26 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot,
   const std::byte* rec = g.rec(slot);
   for (const auto& a : g.accs) {
     if (a.distinct >= 0) {
-      const DistinctSet* d;
-      std::memcpy(&d, rec + a.off, sizeof d);
-      if (d != nullptr) {
+      const std::uint64_t dw = ds_word(rec, a);
+      if (!ds_small(dw)) {
+        const DistinctSet* d = ds_ptr(dw);
         __builtin_prefetch(d);
         // The entry the new value probes first.
         const std::uint32_t i = ds_home(b.key(g.slots[a.slot].field, row), d->cap - 1);
         const std::size_t esz = a.narrow ? 8 : 16;
         __builtin_prefetch(reinterpret_cast<const std::byte*>(d + 1) + i * esz, 1);
+      } else {
+        // Counted by scanning the window: fetch its lines (contiguous but for one wrap).
+        const std::uint32_t idx = cur[a.window] - h.base;
+        if (idx < h.size) {
+          const std::byte* from = g.ev_at(h, idx);
+          const std::byte* to = g.ev_at(h, h.size - 1) + last;
+          if (to < from) {  // wrapped
+            for (const std::byte* p = h.ring; p <= to; p += 64) __builtin_prefetch(p);
+            to = h.ring + std::size_t{h.cap} * g.lay.bytes - 1;
+          }
+          for (const std::byte* p = from; p <= to; p += 64) __builtin_prefetch(p);
+        }
       }
     }
     if (a.min_q >= 0) {
@@ -1419,10 +1535,10 @@ void FeatureStore::Impl::prefetch_deps(std::size_t gi, std::uint32_t slot) const
   const auto* cur = reinterpret_cast<const std::uint32_t*>(rec + sizeof(RecHead));
   for (const auto& a : g.accs) {
     if (a.distinct >= 0) {
-      const DistinctSet* d;
-      std::memcpy(&d, rec + a.off, sizeof d);
+      const std::uint64_t dw = ds_word(rec, a);
+      const DistinctSet* d = ds_ptr(dw);
       const std::uint32_t idx = cur[a.window] - h.base;
-      if (d != nullptr && idx < h.size) {
+      if (!ds_small(dw) && idx < h.size) {
         const std::uint32_t i = ds_home(g.ev_word(h, idx, a.slot), d->cap - 1);
         const std::size_t esz = a.narrow ? 8 : 16;
         __builtin_prefetch(reinterpret_cast<const std::byte*>(d + 1) + i * esz, 1);
@@ -1638,10 +1754,7 @@ FeatureStoreStats FeatureStore::Impl::stats() const {
         ++st.evicted_keys;
         st.charged_bytes -= g.key_charge + std::uint64_t{s.size} * g.lay.bytes;
         for (const auto& a : g.accs) {
-          const DistinctSet* d;
-          if (a.distinct < 0) continue;
-          std::memcpy(&d, g.rec(slot) + a.off, sizeof d);
-          if (d != nullptr) st.charged_bytes -= d->size * 16ull;
+          if (a.distinct >= 0) st.charged_bytes -= ds_count(ds_word(g.rec(slot), a)) * 16;
         }
       } else {
         st.events_held += s.size;
@@ -1656,9 +1769,9 @@ FeatureStoreStats FeatureStore::Impl::stats() const {
       const std::byte* rec = g.rec(slot);
       for (const auto& a : g.accs) {
         if (a.distinct >= 0) {
-          const DistinctSet* d;
-          std::memcpy(&d, rec + a.off, sizeof d);
-          if (d != nullptr) {
+          const std::uint64_t dw = ds_word(rec, a);
+          if (!ds_small(dw)) {
+            const DistinctSet* d = ds_ptr(dw);
             st.other_bytes += a.narrow ? DistinctSet::bytes<DistinctSet::Narrow>(d->cap)
                                        : DistinctSet::bytes<DistinctSet::Wide>(d->cap);
           }
