@@ -372,6 +372,7 @@ std::string_view op_name(Op op) noexcept {
     case Op::kModelOut: return "model";
     case Op::kTermOut: return "term";
     case Op::kTop2Out: return "top2";
+    case Op::kModel: return "model";
   }
   return "?";
 }
@@ -379,10 +380,16 @@ std::string_view op_name(Op op) noexcept {
 /// A program output: the rule bitmaps (one node per rule), the model score, a model term's
 /// value, or the model's top-two terms (one node per term contribution).
 struct Sink {
+  Sink(Op o, std::vector<std::int32_t> n, std::uint32_t a, std::string l)
+      : op(o), nodes(std::move(n)), aux(a), label(std::move(l)) {}
   Op op = Op::kRulesOut;
   std::vector<std::int32_t> nodes;
   std::uint32_t aux = 0;
   std::string label;  // listing
+  // kModel: per node (term value) its k and mean (+0.0 for none), the bias, scale and fop.
+  std::vector<double> k, mean;
+  double bias = 0, scale = 0;
+  Op fop = Op::kSigmoidScale;
 };
 
 CompiledProgram emit(Graph& g, std::span<const Sink> sinks, std::size_t rules,
@@ -671,6 +678,25 @@ CompiledProgram emit(Graph& g, std::span<const Sink> sinks, std::size_t rules,
       in.aux = static_cast<std::uint32_t>(out.ids.size());
       in.count = static_cast<std::uint32_t>(s.nodes.size());
       for (std::int32_t id : s.nodes) out.ids.push_back(reg[id]);
+    } else if (s.op == Op::kModel) {  // (x, k, mean) operand triples, one per term
+      in.aux = static_cast<std::uint32_t>(out.operands.size());
+      in.count = static_cast<std::uint32_t>(s.nodes.size());
+      in.a.imm = s.bias;
+      in.b.imm = s.scale;
+      in.fop = s.fop;
+      line = cat(s.label, " <- ", op_name(s.fop), " ", fmt_num(s.scale), ", ", fmt_num(s.bias),
+                 " + terms; top2 <- terms:");
+      for (std::size_t t = 0; t < s.nodes.size(); ++t) {
+        Operand k, mean;
+        k.src = mean.src = Src::kConst;
+        k.imm = s.k[t];
+        mean.imm = s.mean[t];
+        out.operands.push_back(operand(s.nodes[t]));
+        out.operands.push_back(k);
+        out.operands.push_back(mean);
+        append(&line, "\n  scale_nz ", name(s.nodes[t]), ", ", fmt_num(s.k[t]));
+        if (s.mean[t] != 0) append(&line, ", ", fmt_num(s.mean[t]));
+      }
     } else if (s.op == Op::kTop2Out) {  // list of numeric operands
       in.aux = static_cast<std::uint32_t>(out.operands.size());
       in.count = static_cast<std::uint32_t>(s.nodes.size());
@@ -701,7 +727,27 @@ CompiledProgram generate(std::span<const Expr* const> roots, const ModelInput& m
   // Model: lin = bias + Σ c_i, c_i = nan_to_zero((x − mean) · (w / std)), summed in term order;
   // the score is scale · sigmoid(lin) (or the clamped linear form), and the two largest |c_i|
   // name the reasons.
-  if (model.kind != ModelSpec::Kind::kNone) {
+  const Op model_op =
+      model.kind == ModelSpec::Kind::kLogistic ? Op::kSigmoidScale : Op::kLinearScale;
+  // One kModel pass when every term is a column or a computed register (a constant term
+  // would have been folded into the sum: the general form below keeps that exact shape).
+  bool fused_model = model.kind != ModelSpec::Kind::kNone && !model.terms.empty() &&
+                     model.terms.size() <= kMaxModelTerms;
+  if (fused_model) {
+    Sink m{Op::kModel, {}, 0, "model"};
+    m.bias = model.bias;
+    m.scale = model.scale;
+    m.fop = model_op;
+    for (const TermInput& t : model.terms) {
+      const std::int32_t z = lower.term_value(*t.expr);
+      fused_model = fused_model && !g.is_const(z);
+      m.nodes.push_back(z);
+      m.k.push_back(t.weight / t.std);               // as below: folded once, bit for bit the same
+      m.mean.push_back(t.mean != 0 ? t.mean : 0.0);  // x − (+0.0) == x, even for −0
+    }
+    if (fused_model) sinks.push_back(std::move(m));
+  }
+  if (model.kind != ModelSpec::Kind::kNone && !fused_model) {
     std::int32_t lin = g.num(model.bias);
     Sink top{Op::kTop2Out, {}, 0, "top2"};
     for (const TermInput& t : model.terms) {
@@ -713,8 +759,7 @@ CompiledProgram generate(std::span<const Expr* const> roots, const ModelInput& m
       top.nodes.push_back(c);
       lin = g.arith(Op::kAdd, lin, c);
     }
-    const Op op = model.kind == ModelSpec::Kind::kLogistic ? Op::kSigmoidScale : Op::kLinearScale;
-    sinks.push_back({Op::kModelOut, {g.arith(op, lin, g.num(model.scale))}, 0, "model"});
+    sinks.push_back({Op::kModelOut, {g.arith(model_op, lin, g.num(model.scale))}, 0, "model"});
     if (!top.nodes.empty()) sinks.push_back(std::move(top));
   }
   return emit(g, sinks, roots.size(), feature_names, rule_ids, dict);

@@ -399,6 +399,48 @@ class Evaluator {
     }
   }
 
+  // Op::kModel. Term pointers and constants are resolved once per chunk, so the row loop
+  // only loads, computes and keeps lin and the running top two in registers.
+  template <std::size_t N>
+  void model(const Instr& in, std::size_t base, std::size_t len_dyn) const noexcept {
+    const std::size_t len = N ? N : len_dyn;
+    const Operand* ops = p_.operands + in.aux;
+    const std::uint32_t count = in.count;
+    const double* x[kMaxModelTerms];
+    double k[kMaxModelTerms], mean[kMaxModelTerms], id[kMaxModelTerms];
+    for (std::uint32_t t = 0; t < count; ++t) {
+      x[t] = src(ops[3 * t], base);
+      k[t] = ops[3 * t + 1].imm;
+      mean[t] = ops[3 * t + 2].imm;
+      id[t] = static_cast<double>(kTermReasonBase + t);
+    }
+    double* out = args_.model_out + base;
+    double* out0 = args_.top_out + base;
+    double* out1 = args_.top_out + args_.term_stride + base;
+    const num bias = V::broadcast(in.a.imm), scale = V::broadcast(in.b.imm);
+    const num zero = V::broadcast(0.0), none = V::broadcast(-1.0);
+    const bool sigmoid = in.fop == Op::kSigmoidScale;
+    for (std::size_t i = 0; i < len; i += W) {
+      num lin = bias, m0 = zero, m1 = zero, i0 = none, i1 = none;
+      for (std::uint32_t t = 0; t < count; ++t) {
+        const num c = K::nan_to_zero(
+            K::mul(K::sub(V::load(x[t] + i), V::broadcast(mean[t])), V::broadcast(k[t])));
+        lin = K::add(lin, c);
+        const num a = V::abs(c);
+        const num tid = V::broadcast(id[t]);
+        const auto gt0 = a > m0;
+        const auto gt1 = a > m1;
+        i1 = V::select(gt0, i0, V::select(gt1, tid, i1));
+        m1 = V::select(gt0, m0, V::select(gt1, a, m1));
+        i0 = V::select(gt0, tid, i0);
+        m0 = V::select(gt0, a, m0);
+      }
+      V::store(out + i, sigmoid ? K::sigmoid_scale(lin, scale) : K::linear_scale(lin, scale));
+      V::store(out0 + i, i0);
+      V::store(out1 + i, i1);
+    }
+  }
+
   template <std::size_t N>
   void step(const Instr& in, std::size_t base, std::size_t len_dyn) const noexcept {
     const std::size_t len = N ? N : len_dyn;
@@ -481,6 +523,7 @@ class Evaluator {
         return;
       }
       case Op::kTop2Out: return top2(in, base, len);
+      case Op::kModel: return model<N>(in, base, len);
       case Op::kModelOut: return copy_out(in, args_.model_out + base, base, len);
       case Op::kTermOut:
         return copy_out(in, args_.term_out + in.aux * args_.term_stride + base, base, len);

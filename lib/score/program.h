@@ -67,7 +67,18 @@ enum class Op : std::uint8_t {
   kModelOut,  // model score ← numeric a
   kTermOut,   // model term `aux` (its raw value) ← numeric a
   kTop2Out,   // the two largest |c_t| of operands[aux .. aux + count) → top_out (see EvalArgs)
+  // The whole model in one pass, kept in registers: for the count terms t, operands
+  // [aux + 3t, aux + 3t + 3) = (x_t, k_t, mean_t) (x_t a column or register, k_t and mean_t
+  // constants, mean_t +0.0 when the term has none, an identity), c_t = nan_to_zero((x_t −
+  // mean_t) · k_t); lin = a.imm + c_0 + … in term order; model score ← fop(lin, b.imm) with
+  // fop kSigmoidScale or kLinearScale; top_out ← the two largest |c_t|. The same IEEE
+  // operations, in the same order, as kScaleNz / kAdd / fop / kModelOut / kTop2Out.
+  kModel,
 };
+
+/// Most terms kModel takes (its per-term pointers live on the stack); larger models compile
+/// to the general instructions.
+inline constexpr std::uint32_t kMaxModelTerms = 32;
 
 /// kTop2Out's reason code of model term t is kTermReasonBase + t (== vigil::kModelReasonBase).
 inline constexpr std::uint32_t kTermReasonBase = 0x8000;

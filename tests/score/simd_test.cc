@@ -461,6 +461,7 @@ TEST_CASE("an arch is available only when the CPU has every extension its unit i
 TEST_CASE("decisions with rules and a model == reference, every arch and tail", "[score][simd]") {
   std::mt19937_64 rng(4242);
   constexpr std::size_t kRows = 300;
+  int one_pass_rounds = 0;
   for (int round = 0; round < 12; ++round) {
     World w(rng, kRows);
     // Fewer special values in the model's inputs, so that scores spread over 0..1000.
@@ -482,13 +483,19 @@ TEST_CASE("decisions with rules and a model == reference, every arch and tail", 
       }
       c.rules.push_back(score_test::rule("R" + std::to_string(r), when, score));
     }
-    c.model.kind = ModelSpec::Kind::kLinear;
+    c.model.kind = round % 2 ? ModelSpec::Kind::kLinear : ModelSpec::Kind::kLogistic;
     c.model.bias = static_cast<double>(static_cast<int>(rng() % 9) - 4) / 8.0;
     c.model.scale = static_cast<double>(rng() % 1200);
-    const std::size_t terms = round % 4 == 3 ? 0 : 1 + rng() % 5;
+    // No terms; a few (the one-pass model); more than kMaxModelTerms or a constant term (the
+    // general instructions). Terms are columns, expressions or conditions.
+    const std::size_t terms = round % 6 == 5   ? 0
+                              : round % 6 == 4 ? score::kMaxModelTerms + 3
+                                               : 1 + rng() % 6;
     for (std::size_t t = 0; t < terms; ++t) {
-      c.model.terms.push_back({kNames[rng() % kNames.size()],
-                               static_cast<double>(static_cast<int>(rng() % 9) - 4) / 400.0,
+      std::string text = kNames[rng() % kNames.size()];
+      if (rng() % 4 == 0) text = rng() % 2 ? gen.cond(1) : gen.num(2);
+      if (round % 6 == 3 && t == 1) text = "2.5";
+      c.model.terms.push_back({text, static_cast<double>(static_cast<int>(rng() % 9) - 4) / 400.0,
                                rng() % 2 ? 0.0 : 100.0, rng() % 2 ? 1.0 : 4.0});
     }
     c.thresholds.review = static_cast<std::int32_t>(rng() % 700) - 50;
@@ -502,6 +509,17 @@ TEST_CASE("decisions with rules and a model == reference, every arch and tail", 
       score::ParseError pe;
       asts.push_back(score::parse_condition(r.when, score::NameScope{kNames}, pe));
       REQUIRE(asts.back());
+    }
+    const bool one_pass = scalar->dump_program().find("top2 <- terms:") != std::string::npos;
+    one_pass_rounds += one_pass;
+    if (terms == 0 || terms > score::kMaxModelTerms || (round % 6 == 3 && terms > 1)) {
+      CHECK_FALSE(one_pass);
+    }
+    std::vector<std::unique_ptr<score::Expr>> term_asts;
+    for (const auto& t : c.model.terms) {
+      score::ParseError pe;
+      term_asts.push_back(score::parse_term(t.feature, score::NameScope{kNames}, pe));
+      REQUIRE(term_asts.back());
     }
     std::vector<std::uint32_t> order(c.rules.size());
     std::iota(order.begin(), order.end(), 0U);
@@ -524,9 +542,9 @@ TEST_CASE("decisions with rules and a model == reference, every arch and tail", 
       int i0 = -1, i1 = -1;
       for (std::size_t t = 0; t < terms; ++t) {
         const auto& term = c.model.terms[t];
-        double z = w.features.at(
-            i, static_cast<std::size_t>(std::find(kNames.begin(), kNames.end(), term.feature) -
-                                        kNames.begin()));
+        double z = term_asts[t]->type == score::Type::kBool
+                       ? (interp.cond(*term_asts[t], i) ? 1.0 : 0.0)
+                       : interp.num(*term_asts[t], i);
         if (term.mean != 0) z = z - term.mean;
         double contrib = z * (term.weight / term.std);
         if (std::isnan(contrib)) contrib = 0;
@@ -538,8 +556,11 @@ TEST_CASE("decisions with rules and a model == reference, every arch and tail", 
           i1 = static_cast<int>(t), m1 = a;
         }
       }
-      double ms = c.model.scale * (lin < 0 ? 0.0 : 1 < lin ? 1.0 : lin);
-      if (std::isnan(ms)) ms = 0;
+      // vigil's own exp (fdlibm's), the same on every arch.
+      const double ms =
+          score::apply_numeric(c.model.kind == ModelSpec::Kind::kLogistic ? score::Op::kSigmoidScale
+                                                                          : score::Op::kLinearScale,
+                               lin, c.model.scale);
       d.score = static_cast<std::int32_t>(std::round(std::clamp(rule_sum + ms, 0.0, 1000.0)));
       d.action = d.score >= c.thresholds.decline  ? Action::kDecline
                  : d.score >= c.thresholds.review ? Action::kReview
@@ -579,4 +600,5 @@ TEST_CASE("decisions with rules and a model == reference, every arch and tail", 
       w.batch.set_size(kRows);
     }
   }
+  CHECK(one_pass_rounds >= 4);  // kModel, against the same reference
 }
