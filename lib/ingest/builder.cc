@@ -1,6 +1,7 @@
 #include "ingest/builder.h"
 
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -148,12 +149,103 @@ StrId RecordBuilder::intern(std::string_view s) {
   return id;
 }
 
+namespace {
+
+constexpr std::uint32_t memo_mask() noexcept {
+  std::uint32_t m = 0;
+  for (const Field f :
+       {Field::kFirst, Field::kLast, Field::kGender, Field::kStreet, Field::kCity, Field::kState,
+        Field::kZip, Field::kLat, Field::kLong, Field::kCityPop, Field::kJob, Field::kDob}) {
+    m |= std::uint32_t{1} << slot_of(f);
+  }
+  return m;
+}
+
+std::size_t memo_set(std::uint64_t cc, std::size_t bits) noexcept {
+  return static_cast<std::size_t>((cc * 0x9E3779B97F4A7C15ULL) >> (64 - bits));
+}
+
+}  // namespace
+
+const RecordBuilder::CardMemo* RecordBuilder::memo_find(const Row& row,
+                                                        std::uint64_t cc) const noexcept {
+  constexpr std::uint32_t kMask = memo_mask();
+  static_assert(std::popcount(kMask) == kMemoCount);
+  const CardMemo* const set = &memo_[memo_set(cc, kMemoSetBits) * 2];
+  const CardMemo* e = set[0].cc == cc ? &set[0] : set[1].cc == cc ? &set[1] : nullptr;
+  if (e == nullptr || e->epoch != epoch_ || (row.present & kMask) != e->present) return nullptr;
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < kMemoCount; ++i) {
+    const std::uint8_t slot = slot_of(kMemoFields[i]);
+    if (!row.has(slot)) continue;
+    const Value& v = row[slot];
+    const std::size_t n = e->lens[i];
+    if (v.kind != e->kinds[i] || v.text.size() != n) return nullptr;
+    if (n != 0 && !same_bytes(e->bytes + at, v.text.data(), n)) return nullptr;
+    at += n;
+  }
+  return e;
+}
+
+void RecordBuilder::memo_store(const Row& row, const Transaction& tx) noexcept {
+  constexpr std::uint32_t kMask = memo_mask();
+  std::size_t total = 0;
+  for (const Field f : kMemoFields) {
+    if (row.has(slot_of(f))) total += row[slot_of(f)].text.size();
+  }
+  if (total > sizeof(CardMemo::bytes)) return;  // unusually long attributes: not memoized
+  CardMemo* const set = &memo_[memo_set(tx.cc_num, kMemoSetBits) * 2];
+  // The card's own way, else an empty or stale one, else the older of the two (way 0 is
+  // moved to way 1 so the newest card sits in way 0).
+  CardMemo* e;
+  if (set[0].cc == tx.cc_num) {
+    e = &set[0];
+  } else if (set[1].cc == tx.cc_num) {
+    e = &set[1];
+  } else if (set[0].epoch != epoch_) {
+    e = &set[0];
+  } else if (set[1].epoch != epoch_) {
+    e = &set[1];
+  } else {
+    set[1] = set[0];
+    e = &set[0];
+  }
+  e->cc = tx.cc_num;
+  e->epoch = epoch_;
+  e->present = row.present & kMask;
+  e->first = tx.first;
+  e->last = tx.last;
+  e->street = tx.street;
+  e->city = tx.city;
+  e->state = tx.state;
+  e->job = tx.job;
+  e->zip = tx.zip;
+  e->city_pop = tx.city_pop;
+  e->lat = tx.lat;
+  e->lon = tx.lon;
+  e->dob = tx.dob;
+  e->gender = tx.gender;
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < kMemoCount; ++i) {
+    const std::uint8_t slot = slot_of(kMemoFields[i]);
+    e->kinds[i] = ValueKind::kNull;
+    e->lens[i] = 0;
+    if (!row.has(slot)) continue;
+    const Value& v = row[slot];
+    e->kinds[i] = v.kind;
+    e->lens[i] = static_cast<std::uint8_t>(v.text.size());
+    if (!v.text.empty()) std::memcpy(e->bytes + at, v.text.data(), v.text.size());
+    at += v.text.size();
+  }
+}
+
 void RecordBuilder::dictionary_may_have_changed() noexcept {
   // Appends keep every id's text; only a replaced dictionary (new generation) makes ids stale.
   if (dict_.generation() == dict_generation_) return;
   dict_generation_ = dict_.generation();
   if (++epoch_ == 0) {  // wrapped: no entry may claim the new epoch by accident
     for (InternEntry& e : intern_cache_) e.epoch = 0;
+    for (CardMemo& e : memo_) e.epoch = 0;
     epoch_ = 1;
   }
 }
@@ -379,51 +471,69 @@ bool RecordBuilder::transaction(const Row& row, Transaction& tx) {
                 "missing required time: neither trans_date_trans_time nor unix_time");
   }
 
+  // The card's attributes as of its last good transaction, when this one repeats them exactly:
+  // their checks (below, in the usual order) are then known to pass and are skipped.
+  const CardMemo* const memo = memo_on_ ? memo_find(row, cc) : nullptr;
+
   static constexpr Field kStrings[] = {Field::kMerchant, Field::kCategory, Field::kFirst,
                                        Field::kLast,     Field::kStreet,   Field::kCity,
                                        Field::kState,    Field::kJob};
+  constexpr std::size_t kTxStrings = 2;  // merchant, category: not card attributes
   std::array<std::string_view, std::size(kStrings)> strings;
-  for (std::size_t i = 0; i < std::size(kStrings); ++i) {
+  for (std::size_t i = 0; i < (memo != nullptr ? kTxStrings : std::size(kStrings)); ++i) {
     if (!get_string(row, slot_of(kStrings[i]), false, false, strings[i])) return false;
   }
 
-  std::uint64_t u = 0;
-  if (!get_unsigned(row, slot_of(Field::kZip), std::numeric_limits<std::uint32_t>::max(), u,
-                    present)) {
-    return false;
+  if (memo != nullptr) {
+    tx.zip = memo->zip;
+    tx.city_pop = memo->city_pop;
+    tx.lat = memo->lat;
+    tx.lon = memo->lon;
+  } else {
+    std::uint64_t u = 0;
+    if (!get_unsigned(row, slot_of(Field::kZip), std::numeric_limits<std::uint32_t>::max(), u,
+                      present)) {
+      return false;
+    }
+    if (present) tx.zip = static_cast<std::uint32_t>(u);
+    if (!get_unsigned(row, slot_of(Field::kCityPop), std::numeric_limits<std::uint32_t>::max(), u,
+                      present)) {
+      return false;
+    }
+    if (present) tx.city_pop = static_cast<std::uint32_t>(u);
+    if (!get_coordinate(row, slot_of(Field::kLat), 90, tx.lat) ||
+        !get_coordinate(row, slot_of(Field::kLong), 180, tx.lon)) {
+      return false;
+    }
   }
-  if (present) tx.zip = static_cast<std::uint32_t>(u);
-  if (!get_unsigned(row, slot_of(Field::kCityPop), std::numeric_limits<std::uint32_t>::max(), u,
-                    present)) {
-    return false;
-  }
-  if (present) tx.city_pop = static_cast<std::uint32_t>(u);
-
-  if (!get_coordinate(row, slot_of(Field::kLat), 90, tx.lat) ||
-      !get_coordinate(row, slot_of(Field::kLong), 180, tx.lon) ||
-      !get_coordinate(row, slot_of(Field::kMerchLat), 90, tx.merch_lat) ||
+  if (!get_coordinate(row, slot_of(Field::kMerchLat), 90, tx.merch_lat) ||
       !get_coordinate(row, slot_of(Field::kMerchLong), 180, tx.merch_lon)) {
     return false;
   }
 
-  std::string_view s;
-  if (!get_string(row, slot_of(Field::kDob), false, false, s)) return false;
-  if (!trim(s).empty()) {
-    const auto d = parse_date(trim(s));
-    if (!d) {
-      return fail(RejectKind::kOutOfRange, "dob",
-                  absl::StrFormat("dob: not a valid YYYY-MM-DD date: %s", quote(s)));
+  if (memo != nullptr) {
+    tx.dob = memo->dob;
+    tx.gender = memo->gender;
+  } else {
+    std::string_view s;
+    if (!get_string(row, slot_of(Field::kDob), false, false, s)) return false;
+    if (!trim(s).empty()) {
+      const auto d = parse_date(trim(s));
+      if (!d) {
+        return fail(RejectKind::kOutOfRange, "dob",
+                    absl::StrFormat("dob: not a valid YYYY-MM-DD date: %s", quote(s)));
+      }
+      tx.dob = *d;
     }
-    tx.dob = *d;
-  }
 
-  if (!get_string(row, slot_of(Field::kGender), false, false, s)) return false;
-  s = trim(s);
-  if (s == "M" || s == "F") {
-    tx.gender = s[0];
-  } else if (!s.empty()) {
-    return fail(RejectKind::kOutOfRange, "gender",
-                absl::StrFormat("gender must be 'M' or 'F', got %s", quote(s)));
+    if (!get_string(row, slot_of(Field::kGender), false, false, s)) return false;
+    s = trim(s);
+    if (s == "M" || s == "F") {
+      tx.gender = s[0];
+    } else if (!s.empty()) {
+      return fail(RejectKind::kOutOfRange, "gender",
+                  absl::StrFormat("gender must be 'M' or 'F', got %s", quote(s)));
+    }
   }
 
   const std::uint8_t fraud = slot_of(Field::kIsFraud);
@@ -448,9 +558,21 @@ bool RecordBuilder::transaction(const Row& row, Transaction& tx) {
   // All checks passed: only now touch the dictionary.
   StrId* const ids[] = {&tx.merchant, &tx.category, &tx.first, &tx.last,
                         &tx.street,   &tx.city,     &tx.state, &tx.job};
+  if (memo != nullptr) {
+    // The memo's strings are in the dictionary already: interning them would add nothing.
+    for (std::size_t i = 0; i < kTxStrings; ++i) *ids[i] = intern(strings[i]);
+    tx.first = memo->first;
+    tx.last = memo->last;
+    tx.street = memo->street;
+    tx.city = memo->city;
+    tx.state = memo->state;
+    tx.job = memo->job;
+    return true;
+  }
   for (std::size_t i = 0; i < std::size(kStrings); ++i) {
     *ids[i] = intern(strings[i]);
   }
+  if (memo_on_) memo_store(row, tx);
   return true;
 }
 

@@ -2,6 +2,7 @@
 // FlagChange, with every validation rule and every rejection reason of the ingestor.
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,6 +50,9 @@ class RecordBuilder {
   /// builder will intern, so the miss overlaps the rest of the parse).
   void prefetch_intern(std::string_view s) noexcept;
 
+  /// Tests: false turns the per-card memo off (every transaction takes the full path).
+  void set_card_memo(bool on) noexcept { memo_on_ = on; }
+
   /// Sets the error (for readers: malformed syntax, limits) and returns false.
   bool fail(RejectKind kind, std::string_view field, std::string reason);
 
@@ -64,6 +68,10 @@ class RecordBuilder {
   bool get_time(const Row& row, std::uint8_t slot, Micros& out, bool& present);
   bool get_event_time(const Row& row, std::optional<Micros> fallback, Micros& out);
   bool numeric_kind(const Row& row, std::uint8_t slot);
+
+  struct CardMemo;
+  const CardMemo* memo_find(const Row& row, std::uint64_t cc) const noexcept;
+  void memo_store(const Row& row, const Transaction& tx) noexcept;
 
   StrId intern(std::string_view s);
   StrId intern_slow(std::string_view s);
@@ -101,6 +109,38 @@ class RecordBuilder {
   std::vector<InternEntry> intern_cache_ =
       std::vector<InternEntry>(std::size_t{2} << kInternSetBits);
   std::uint32_t epoch_ = 1;
+
+  // The card attributes a memo entry covers, in the order of its bytes.
+  static constexpr Field kMemoFields[] = {
+      Field::kFirst, Field::kLast, Field::kGender, Field::kStreet,  Field::kCity, Field::kState,
+      Field::kZip,   Field::kLat,  Field::kLong,   Field::kCityPop, Field::kJob,  Field::kDob};
+  static constexpr std::size_t kMemoCount = std::size(kMemoFields);
+  // Per-card memo: the holder's attributes (name, address, home coordinates, job, dob) repeat
+  // on every transaction of a card, so a transaction whose attribute values are byte for byte
+  // (and kind for kind) those of the card's last good transaction reuses that transaction's
+  // checked and converted values and interned ids instead of validating, parsing and interning
+  // them again. Exact: the same bytes give the same values and pass the same checks, so only
+  // checks known to pass are skipped (the first failing one is unchanged), and the strings are
+  // already in the dictionary (their intern() would add nothing); entries of an older epoch are
+  // ignored like the intern cache's. 2-way sets keyed by cc_num.
+  struct alignas(64) CardMemo {
+    std::uint64_t cc = 0;
+    std::uint32_t epoch = 0;    // 0: empty
+    std::uint32_t present = 0;  // Row::present restricted to the memo's slots
+    StrId first = kNoStr, last = kNoStr, street = kNoStr, city = kNoStr, state = kNoStr,
+          job = kNoStr;
+    std::uint32_t zip = 0, city_pop = 0;
+    double lat = 0, lon = 0;
+    std::int32_t dob = 0;
+    char gender = 0;
+    std::array<ValueKind, kMemoCount> kinds{};
+    std::array<std::uint8_t, kMemoCount> lens{};
+    char bytes[163] = {};
+  };
+  static_assert(sizeof(CardMemo) == 256);
+  static constexpr std::size_t kMemoSetBits = 11;  // 2048 sets of 2 ways: 1 MiB
+  bool memo_on_ = true;
+  std::vector<CardMemo> memo_ = std::vector<CardMemo>(std::size_t{2} << kMemoSetBits);
   // The dictionary's generation() as of the last check.
   std::uint64_t dict_generation_ = 0;
 };
