@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "score/flag_hash.h"
 #include "score/program.h"
@@ -420,25 +421,43 @@ class Evaluator {
     const num bias = V::broadcast(in.a.imm), scale = V::broadcast(in.b.imm);
     const num zero = V::broadcast(0.0), none = V::broadcast(-1.0);
     const bool sigmoid = in.fop == Op::kSigmoidScale;
-    for (std::size_t i = 0; i < len; i += W) {
-      num lin = bias, m0 = zero, m1 = zero, i0 = none, i1 = none;
-      for (std::uint32_t t = 0; t < count; ++t) {
-        const num c = K::nan_to_zero(
-            K::mul(K::sub(V::load(x[t] + i), V::broadcast(mean[t])), V::broadcast(k[t])));
-        lin = K::add(lin, c);
-        const num a = V::abs(c);
-        const num tid = V::broadcast(id[t]);
-        const auto gt0 = a > m0;
-        const auto gt1 = a > m1;
-        i1 = V::select(gt0, i0, V::select(gt1, tid, i1));
-        m1 = V::select(gt0, m0, V::select(gt1, a, m1));
-        i0 = V::select(gt0, tid, i0);
-        m0 = V::select(gt0, a, m0);
+    // U registers of rows at a time: the sum over terms and the sigmoid are long dependency
+    // chains, and independent chains side by side keep the pipelines busy.
+    auto rows = [&](std::size_t i, auto unroll) {
+      constexpr std::size_t U = decltype(unroll)::value;
+      num lin[U], m0[U], m1[U], i0[U], i1[U];
+      for (std::size_t u = 0; u < U; ++u) {
+        lin[u] = bias;
+        m0[u] = m1[u] = zero;
+        i0[u] = i1[u] = none;
       }
-      V::store(out + i, sigmoid ? K::sigmoid_scale(lin, scale) : K::linear_scale(lin, scale));
-      V::store(out0 + i, i0);
-      V::store(out1 + i, i1);
+      for (std::uint32_t t = 0; t < count; ++t) {
+        const num mt = V::broadcast(mean[t]), kt = V::broadcast(k[t]), tid = V::broadcast(id[t]);
+        for (std::size_t u = 0; u < U; ++u) {
+          const num c = K::nan_to_zero(K::mul(K::sub(V::load(x[t] + i + u * W), mt), kt));
+          lin[u] = K::add(lin[u], c);
+          const num a = V::abs(c);
+          const auto gt0 = a > m0[u];
+          const auto gt1 = a > m1[u];
+          i1[u] = V::select(gt0, i0[u], V::select(gt1, tid, i1[u]));
+          m1[u] = V::select(gt0, m0[u], V::select(gt1, a, m1[u]));
+          i0[u] = V::select(gt0, tid, i0[u]);
+          m0[u] = V::select(gt0, a, m0[u]);
+        }
+      }
+      for (std::size_t u = 0; u < U; ++u) {
+        V::store(out + i + u * W,
+                 sigmoid ? K::sigmoid_scale(lin[u], scale) : K::linear_scale(lin[u], scale));
+        V::store(out0 + i + u * W, i0[u]);
+        V::store(out1 + i + u * W, i1[u]);
+      }
+    };
+    constexpr std::size_t kUnroll = W >= 8 ? 4 : 2;  // registers: 32 with AVX-512, else 16
+    std::size_t i = 0;
+    for (; i + kUnroll * W <= len; i += kUnroll * W) {
+      rows(i, std::integral_constant<std::size_t, kUnroll>{});
     }
+    for (; i < len; i += W) rows(i, std::integral_constant<std::size_t, 1>{});
   }
 
   template <std::size_t N>
