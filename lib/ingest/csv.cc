@@ -1,6 +1,9 @@
 #include "ingest/csv.h"
 
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace vigil::ingest {
 
@@ -85,13 +88,12 @@ const char* CsvFramer::scan(const char* p, const char* end) noexcept {
   return nullptr;
 }
 
-std::string_view split_csv(std::string_view record, std::vector<std::string_view>& fields,
-                           std::string& scratch, std::size_t max_fields, char delim) {
-  fields.clear();
-  scratch.clear();
-  if (scratch.capacity() < record.size()) scratch.reserve(record.size());
-  const char* p = record.data();
-  const char* const end = p + record.size();
+namespace {
+
+// The field-by-field split from `p` on, with `fields` holding the fields before p.
+std::string_view split_from(const char* p, const char* const end,
+                            std::vector<std::string_view>& fields, std::string& scratch,
+                            std::size_t max_fields, char delim) {
   while (true) {
     if (fields.size() >= max_fields) return "too many fields";
     if (p < end && *p == '"') {
@@ -138,6 +140,81 @@ std::string_view split_csv(std::string_view record, std::vector<std::string_view
     fields.emplace_back(p, static_cast<std::size_t>(comma - p));
     p = comma + 1;
   }
+}
+
+}  // namespace
+
+std::string_view split_csv_general(std::string_view record, std::vector<std::string_view>& fields,
+                                   std::string& scratch, std::size_t max_fields, char delim) {
+  fields.clear();
+  scratch.clear();
+  if (scratch.capacity() < record.size()) scratch.reserve(record.size());
+  return split_from(record.data(), record.data() + record.size(), fields, scratch, max_fields,
+                    delim);
+}
+
+std::string_view split_csv(std::string_view record, std::vector<std::string_view>& fields,
+                           std::string& scratch, std::size_t max_fields, char delim) {
+  fields.clear();
+  scratch.clear();
+  if (scratch.capacity() < record.size()) scratch.reserve(record.size());
+  const char* const begin = record.data();
+  const char* const end = begin + record.size();
+  // Separators and quotes a register at a time, cut as split_from would cut them one memchr at
+  // a time: unquoted fields end at the next separator (a quote inside one is an ordinary byte),
+  // a quote opening a field runs to the next quote, which must end the record or precede a
+  // separator. Anything else (a doubled quote, bytes after a closing quote, too many fields,
+  // an unterminated field) hands the rest, from the current field on, to split_from.
+  const char* field = begin;
+  const char* open = nullptr;  // the opening quote of the current field, if it is quoted
+  enum Step { kGoOn, kHandOver, kDone };
+  const auto on_byte = [&](const char* at) -> Step {
+    if (at < field) return kGoOn;  // the separator after a closing quote, already consumed
+    if (open != nullptr) {
+      if (*at != '"') return kGoOn;
+      if (at + 1 < end && at[1] == '"') return kHandOver;    // doubled quote: unescaped there
+      if (at + 1 < end && at[1] != delim) return kHandOver;  // split_from reports the bytes
+      fields.emplace_back(open + 1, static_cast<std::size_t>(at - open - 1));
+      if (at + 1 == end) return kDone;
+      field = at + 2;
+      open = nullptr;
+      return kGoOn;
+    }
+    if (*at == '"') {
+      if (at != field) return kGoOn;
+      if (fields.size() >= max_fields) return kHandOver;
+      open = at;
+      return kGoOn;
+    }
+    if (fields.size() >= max_fields) return kHandOver;
+    fields.emplace_back(field, static_cast<std::size_t>(at - field));
+    field = at + 1;
+    return kGoOn;
+  };
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i sep = _mm_set1_epi8(delim);
+  const __m128i quote = _mm_set1_epi8('"');
+  for (; i + 16 <= record.size(); i += 16) {
+    const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(begin + i));
+    auto mask = static_cast<std::uint32_t>(
+        _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(w, sep), _mm_cmpeq_epi8(w, quote))));
+    while (mask != 0) {
+      const Step step = on_byte(begin + i + static_cast<std::size_t>(__builtin_ctz(mask)));
+      if (step == kDone) return {};
+      if (step == kHandOver) return split_from(field, end, fields, scratch, max_fields, delim);
+      mask &= mask - 1;
+    }
+  }
+#endif
+  for (; i < record.size(); ++i) {
+    if (begin[i] != delim && begin[i] != '"') continue;
+    const Step step = on_byte(begin + i);
+    if (step == kDone) return {};
+    if (step == kHandOver) return split_from(field, end, fields, scratch, max_fields, delim);
+  }
+  // The last field (or an unterminated quoted one, which split_from reports).
+  return split_from(field, end, fields, scratch, max_fields, delim);
 }
 
 char detect_csv_delimiter(std::string_view header) noexcept {

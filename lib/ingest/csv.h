@@ -45,6 +45,10 @@ class CsvFramer {
 std::string_view split_csv(std::string_view record, std::vector<std::string_view>& fields,
                            std::string& scratch, std::size_t max_fields, char delim = ',');
 
+/// split_csv without its register-at-a-time scan (tests compare the two).
+std::string_view split_csv_general(std::string_view record, std::vector<std::string_view>& fields,
+                                   std::string& scratch, std::size_t max_fields, char delim = ',');
+
 /// The separator of a CSV header line: ',' if it has one outside quotes, else the first of
 /// '|', '\t', ';' it has (the original Sparkov generator writes '|'), else ','.
 char detect_csv_delimiter(std::string_view header) noexcept;
