@@ -676,6 +676,61 @@ std::uint64_t ds_build(const RecHead& h, std::uint32_t eb, std::uint32_t from, s
   return reinterpret_cast<std::uint64_t>(d);
 }
 
+// min / max of a window: while it holds at most kMonoScanMax events there is no queue (no
+// allocation) and a row scans the window; past that a monotonic queue of sequence numbers,
+// dropped again at kMonoScanBack events or fewer (hysteresis). Same value either way.
+constexpr std::uint32_t kMonoScanMax = 16;
+constexpr std::uint32_t kMonoScanBack = 8;
+
+// The min (max) of the accumulator's field over ring events [from, to), missing values
+// skipped; `out` is left as it was when there is none.
+void mono_scan(const RecHead& h, std::uint32_t eb, std::uint32_t from, std::uint32_t to,
+               const features_detail::AccDef& a, bool is_min, std::int64_t& out) {
+  if (from >= to) return;
+  std::uint32_t pos = h.head + from;
+  if (pos >= h.cap) pos -= h.cap;
+  const std::byte* p = h.ring + std::size_t{pos} * eb;
+  const std::byte* const end = h.ring + std::size_t{h.cap} * eb;
+  bool any = false;
+  std::int64_t best = 0;
+  for (std::uint32_t i = from; i < to; ++i) {
+    const auto x = static_cast<std::int64_t>(features_detail::load_code(p + a.ev_off, a.ev_code));
+    if (x != kMissing && (!any || (is_min ? x < best : x > best))) {
+      best = x;
+      any = true;
+    }
+    p += eb;
+    if (p == end) p = h.ring;
+  }
+  if (any) out = best;
+}
+
+// Fills `q` (allocating it) with the monotonic queue of ring events [from, to).
+void mono_build(const RecHead& h, std::uint32_t eb, std::uint32_t from, std::uint32_t to,
+                const features_detail::AccDef& a, bool is_min, MonoQ& q) {
+  auto value = [&](std::uint32_t idx) {
+    std::uint32_t pos = h.head + idx;
+    if (pos >= h.cap) pos -= h.cap;
+    return static_cast<std::int64_t>(
+        features_detail::load_code(h.ring + std::size_t{pos} * eb + a.ev_off, a.ev_code));
+  };
+  q.clear();
+  for (std::uint32_t idx = from; idx < to; ++idx) {
+    const std::int64_t x = value(idx);
+    if (x == kMissing) continue;
+    while (!q.empty()) {
+      const std::int64_t b = value(q.back() - h.base);
+      if (is_min ? b >= x : b <= x) {
+        q.pop_back();
+      } else {
+        break;
+      }
+    }
+    q.push_back(h.base + idx);
+  }
+  if (q.buf == nullptr) q.grow();  // a window of missing values only: still a queue
+}
+
 void ring_realloc(RecHead& h, std::uint32_t bytes, std::uint32_t cap) {
   auto* r = static_cast<std::byte*>(std::malloc(std::size_t{cap} * bytes));
   if (r == nullptr) throw std::bad_alloc();
@@ -942,7 +997,7 @@ void FeatureStore::Impl::push_in_order(Group& g, std::uint32_t slot) {
         st64(acc_sum(rec, a), ld64(acc_sum(rec, a)) + x);
         if (a.has_n) st64(acc_n(rec, a), ld64(acc_n(rec, a)) + 1);
         if (a.sq) st128(acc_sq(rec, a), ld128(acc_sq(rec, a)) + static_cast<i128>(x) * x);
-        if (a.min_q >= 0) {
+        if (a.min_q >= 0 && acc_q(rec, a.min_off).buf != nullptr) {
           MonoQ& q = acc_q(rec, a.min_off);
           while (!q.empty() && static_cast<std::int64_t>(
                                    load_code(at(q.back() - base) + a.ev_off, a.ev_code)) >= x) {
@@ -950,7 +1005,7 @@ void FeatureStore::Impl::push_in_order(Group& g, std::uint32_t slot) {
           }
           q.push_back(seq_new);
         }
-        if (a.max_q >= 0) {
+        if (a.max_q >= 0 && acc_q(rec, a.max_off).buf != nullptr) {
           MonoQ& q = acc_q(rec, a.max_off);
           while (!q.empty() && static_cast<std::int64_t>(
                                    load_code(at(q.back() - base) + a.ev_off, a.ev_code)) <= x) {
@@ -962,20 +1017,23 @@ void FeatureStore::Impl::push_in_order(Group& g, std::uint32_t slot) {
       view.n = a.has_n ? static_cast<std::uint64_t>(ld64(acc_n(rec, a))) : n - idx;
       view.sum = ld64(acc_sum(rec, a));
       if (a.sq) view.sq = ld128(acc_sq(rec, a));
-      if (a.min_q >= 0) {
-        MonoQ& q = acc_q(rec, a.min_off);
-        while (!q.empty() && q.front() - base < idx) q.pop_front();
-        if (!q.empty()) {
-          view.mn =
-              static_cast<std::int64_t>(load_code(at(q.front() - base) + a.ev_off, a.ev_code));
-        }
-      }
-      if (a.max_q >= 0) {
-        MonoQ& q = acc_q(rec, a.max_off);
-        while (!q.empty() && q.front() - base < idx) q.pop_front();
-        if (!q.empty()) {
-          view.mx =
-              static_cast<std::int64_t>(load_code(at(q.front() - base) + a.ev_off, a.ev_code));
+      if (a.min_q >= 0 || a.max_q >= 0) {
+        const std::uint32_t held = n - idx;
+        for (const bool is_min : {true, false}) {
+          if ((is_min ? a.min_q : a.max_q) < 0) continue;
+          MonoQ& q = acc_q(rec, is_min ? a.min_off : a.max_off);
+          std::int64_t& out = is_min ? view.mn : view.mx;
+          if (q.buf == nullptr) {
+            // A small window: its min / max by a scan of the lines the row touches anyway.
+            mono_scan(s, eb, idx, n, a, is_min, out);
+            if (held > kMonoScanMax) mono_build(s, eb, idx, n, a, is_min, q);
+            continue;
+          }
+          while (!q.empty() && q.front() - base < idx) q.pop_front();
+          if (!q.empty()) {
+            out = static_cast<std::int64_t>(load_code(at(q.front() - base) + a.ev_off, a.ev_code));
+          }
+          if (held <= kMonoScanBack) q.release();
         }
       }
     }
@@ -1008,20 +1066,8 @@ void FeatureStore::Impl::rebuild_mono(Group& g, std::uint32_t slot) {
       if (qi < 0) continue;
       const bool is_min = qi == a.min_q;
       MonoQ& q = acc_q(rec, is_min ? a.min_off : a.max_off);
-      q.clear();
-      for (std::uint32_t idx = cur[a.window] - s.base; idx < n; ++idx) {
-        const auto x = static_cast<std::int64_t>(g.ev_word(s, idx, a.slot));
-        if (x == kMissing) continue;
-        while (!q.empty()) {
-          const auto b = static_cast<std::int64_t>(g.ev_word(s, q.back() - s.base, a.slot));
-          if (is_min ? b >= x : b <= x) {
-            q.pop_back();
-          } else {
-            break;
-          }
-        }
-        q.push_back(s.base + idx);
-      }
+      // A window without a queue (small) reads its min / max by scanning: nothing to rebuild.
+      if (q.buf != nullptr) mono_build(s, g.lay.bytes, cur[a.window] - s.base, n, a, is_min, q);
     }
   }
 }
@@ -1488,6 +1534,27 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot,
       if (idx + 1 < h.size) __builtin_prefetch(g.ev_at(h, idx + 1) + last);
     }
   }
+  // A window read by scanning (small distinct / min / max): all its lines, contiguous but
+  // for one wrap.
+  std::size_t fetched = ~std::size_t{0};
+  auto window_lines = [&](std::size_t w) {
+    const std::uint32_t idx = cur[w] - h.base;
+    if (w == fetched || idx >= h.size) return;
+    fetched = w;
+    const std::byte* from = g.ev_at(h, idx);
+    const std::byte* to = g.ev_at(h, h.size - 1) + last;
+    auto lines = [](const std::byte* a, const std::byte* b) {
+      const auto line = [](const std::byte* p) { return reinterpret_cast<std::uintptr_t>(p) >> 6; };
+      for (std::uintptr_t l = line(a); l <= line(b); ++l) {
+        __builtin_prefetch(reinterpret_cast<const void*>(l << 6));
+      }
+    };
+    if (to < from) {  // wrapped
+      lines(h.ring, to);
+      to = h.ring + std::size_t{h.cap} * g.lay.bytes - 1;
+    }
+    lines(from, to);
+  };
   const std::byte* rec = g.rec(slot);
   for (const auto& a : g.accs) {
     if (a.distinct >= 0) {
@@ -1500,26 +1567,17 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot,
         const std::size_t esz = a.narrow ? 8 : 16;
         __builtin_prefetch(reinterpret_cast<const std::byte*>(d + 1) + i * esz, 1);
       } else {
-        // Counted by scanning the window: fetch its lines (contiguous but for one wrap).
-        const std::uint32_t idx = cur[a.window] - h.base;
-        if (idx < h.size) {
-          const std::byte* from = g.ev_at(h, idx);
-          const std::byte* to = g.ev_at(h, h.size - 1) + last;
-          if (to < from) {  // wrapped
-            for (const std::byte* p = h.ring; p <= to; p += 64) __builtin_prefetch(p);
-            to = h.ring + std::size_t{h.cap} * g.lay.bytes - 1;
-          }
-          for (const std::byte* p = from; p <= to; p += 64) __builtin_prefetch(p);
-        }
+        window_lines(a.window);
       }
     }
-    if (a.min_q >= 0) {
-      const MonoQ& q = *reinterpret_cast<const MonoQ*>(rec + a.min_off);
-      if (q.size > 0) __builtin_prefetch(q.buf);
-    }
-    if (a.max_q >= 0) {
-      const MonoQ& q = *reinterpret_cast<const MonoQ*>(rec + a.max_off);
-      if (q.size > 0) __builtin_prefetch(q.buf);
+    for (const std::uint32_t off : {a.min_q >= 0 ? a.min_off : 0u, a.max_q >= 0 ? a.max_off : 0u}) {
+      if (off == 0) continue;
+      const MonoQ& q = *reinterpret_cast<const MonoQ*>(rec + off);
+      if (q.buf == nullptr) {
+        window_lines(a.window);
+      } else if (q.size > 0) {
+        __builtin_prefetch(q.buf);
+      }
     }
   }
 }
