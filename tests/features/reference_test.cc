@@ -153,6 +153,42 @@ TEST_CASE("dense keys, long windows, late events", "[features]") {
   run_and_check(reference_config(LatePolicy::kAcceptAsArrival), make_stream(o), 4, 64, 0.0);
 }
 
+// Distinct, min and max of a window are kept by scanning the window while it is small and by a
+// hash set / monotonic queue past a few dozen events (lib/features: kDistinctScanMax,
+// kMonoScanMax): bursts of up to ~120 events a few seconds apart, then quiet gaps longer than
+// the short windows, move keys back and forth between the two, with late events and restores
+// in between.
+TEST_CASE("bursts move windows between scanned and indexed state", "[features]") {
+  for (const LatePolicy policy : {LatePolicy::kDeadLetter, LatePolicy::kAcceptAsArrival}) {
+    for (std::uint64_t seed = 1; seed <= 2; ++seed) {
+      CAPTURE(seed, static_cast<int>(policy));
+      StreamOptions o;
+      o.seed = 30 + seed;
+      o.events = 10000;
+      o.cards = 3;
+      o.merchants = seed == 1 ? 60 : 4;
+      std::vector<Transaction> txs = make_stream(o);
+      std::mt19937_64 rng(seed);
+      Micros now = txs.front().time, newest = now;
+      std::uint64_t left = 0;
+      for (Transaction& t : txs) {
+        if (left == 0) {
+          now += static_cast<Micros>(20 + rng() % 50) * kMicrosPerMinute;
+          left = 20 + rng() % 100;
+        }
+        --left;
+        now += static_cast<Micros>(rng() % 5) * kMicrosPerSecond;  // ties included
+        newest = std::max(newest, now);
+        t.time = now;
+        if (rng() % 10 == 0) t.time = newest - static_cast<Micros>(rng() % (12 * kMicrosPerMinute));
+        t.unix_time = t.time / kMicrosPerSecond;
+      }
+      const RunResult r = run_and_check(reference_config(policy), txs, seed * 13, 200, 0.02);
+      if (policy == LatePolicy::kDeadLetter) CHECK(r.late > 0);
+    }
+  }
+}
+
 TEST_CASE("bucketed windows match the bucket semantics", "[features]") {
   Config cfg;
   cfg.lateness = 0;
