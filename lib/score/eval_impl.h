@@ -196,6 +196,23 @@ class Evaluator {
     for (std::size_t i = 0; i < len; i += W) V::store(d + i, f(V::load(a + i)));
   }
 
+  // log1p: two divisions and a polynomial in one dependency chain per register, so several
+  // registers go side by side (as in model()).
+  template <std::size_t N>
+  void log1p(const Instr& in, std::size_t base, std::size_t len_dyn) const noexcept {
+    const std::size_t len = N ? N : len_dyn;
+    const double* a = src(in.a, base);
+    double* d = nreg(in.dst);
+    constexpr std::size_t U = W >= 8 ? 4 : 2;
+    std::size_t i = 0;
+    for (; i + U * W <= len; i += U * W) {
+      num x[U];
+      for (std::size_t u = 0; u < U; ++u) x[u] = V::load(a + i + u * W);
+      for (std::size_t u = 0; u < U; ++u) V::store(d + i + u * W, K::log1p(x[u]));
+    }
+    for (; i < len; i += W) V::store(d + i, K::log1p(V::load(a + i)));
+  }
+
   template <std::size_t N, class F>
   void binary(const Instr& in, std::size_t base, std::size_t len_dyn, F f) const noexcept {
     const std::size_t len = N ? N : len_dyn;
@@ -247,8 +264,12 @@ class Evaluator {
       }
       const std::size_t end = std::min<std::size_t>(64, len - w * 64);
       std::uint64_t bits = 0;
-      for (std::size_t j = 0; j < end; j += W) {
-        bits |= V::bits(f(ga(w * 64 + j), gb(w * 64 + j))) << j;
+      if (end == 64) {
+        bits = V::word([&](std::size_t j) { return f(ga(w * 64 + j), gb(w * 64 + j)); });
+      } else {
+        for (std::size_t j = 0; j < end; j += W) {
+          bits |= V::bits(f(ga(w * 64 + j), gb(w * 64 + j))) << j;
+        }
       }
       // A fused `cmp && m`: the other operand's word is read before d[w] is written (the
       // destination may be that register).
@@ -475,7 +496,7 @@ class Evaluator {
       case Op::kLinearScale: return binary<N>(in, base, len, K::linear_scale);
       case Op::kNeg: return unary<N>(in, base, len, K::neg);
       case Op::kAbs: return unary<N>(in, base, len, K::abs);
-      case Op::kLog1p: return unary<N>(in, base, len, K::log1p);
+      case Op::kLog1p: return log1p<N>(in, base, len);
       case Op::kNanToZero: return unary<N>(in, base, len, K::nan_to_zero);
       case Op::kScaleNz: return scale_nz<N>(in, base, len);
       case Op::kMaskToNum: {

@@ -25,6 +25,13 @@ struct ScalarLanes {
   static void store(double* p, num v) noexcept { *p = v; }
   static num broadcast(double v) noexcept { return v; }
   static std::uint64_t bits(mask m) noexcept { return m ? 1u : 0u; }
+  /// The 64 bits of g(0), g(1), …, g(63), g(j) at bit j.
+  template <class G>
+  static std::uint64_t word(G g) noexcept {
+    std::uint64_t out = 0;
+    for (std::size_t j = 0; j < 64; ++j) out |= bits(g(j)) << j;
+    return out;
+  }
   static mask mask_or(mask a, mask b) noexcept { return a || b; }
   static num select(mask m, num a, num b) noexcept { return m ? a : b; }
   static num abs(num a) noexcept { return std::fabs(a); }
