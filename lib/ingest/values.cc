@@ -1,7 +1,9 @@
 #include "ingest/values.h"
 
+#include <bit>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace vigil::ingest {
@@ -24,6 +26,27 @@ bool is_non_finite_word(std::string_view s) noexcept {
 
 bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 
+// Eight ASCII digits at p as their value (false when any byte is not a digit), in a few
+// multiplications instead of eight dependent steps (the SWAR form simdjson uses).
+bool eight_digits(const char* p, std::uint64_t& out) noexcept {
+  if constexpr (std::endian::native != std::endian::little) {
+    return false;
+  } else {
+    std::uint64_t w;
+    std::memcpy(&w, p, sizeof w);
+    if ((((w & 0xF0F0F0F0F0F0F0F0ULL) |
+          (((w + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) != 0x3333333333333333ULL)) {
+      return false;
+    }
+    w -= 0x3030303030303030ULL;
+    w = (w * 10) + (w >> 8);
+    out = (((w & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
+           (((w >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >>
+          32;
+    return true;
+  }
+}
+
 }  // namespace
 
 std::string_view trim(std::string_view s) noexcept {
@@ -42,6 +65,9 @@ NumError parse_scaled(std::string_view text, int scale, std::int64_t max_abs,
     std::size_t i = s[0] == '-' ? 1 : 0;
     const std::size_t int_begin = i;
     std::uint64_t acc = 0;
+    for (std::uint64_t eight; i + 8 <= s.size() && eight_digits(s.data() + i, eight); i += 8) {
+      acc = acc * 100'000'000 + eight;  // may wrap for long texts: the length check refuses them
+    }
     while (i < s.size() && is_digit(s[i])) acc = acc * 10 + static_cast<unsigned>(s[i++] - '0');
     const std::size_t int_len = i - int_begin;
     std::size_t frac_len = 0;
@@ -134,6 +160,9 @@ NumError parse_unsigned(std::string_view text, std::uint64_t max, std::uint64_t&
   if (s.size() <= 19) {  // fast path: 19 digits cannot overflow 64 bits
     std::uint64_t acc = 0;
     std::size_t i = 0;
+    for (std::uint64_t eight; i + 8 <= s.size() && eight_digits(s.data() + i, eight); i += 8) {
+      acc = acc * 100'000'000 + eight;
+    }
     for (; i < s.size() && is_digit(s[i]); ++i) acc = acc * 10 + static_cast<unsigned>(s[i] - '0');
     if (i == s.size()) {
       if (acc > max) return NumError::kRange;
