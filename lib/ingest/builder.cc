@@ -74,10 +74,24 @@ std::uint64_t load64(const char* p) noexcept {
 // values are 2..40 bytes).
 bool same_bytes(const char* a, const char* b, std::size_t n) noexcept {
   if (n < 8) {
-    for (std::size_t i = 0; i < n; ++i) {
-      if (a[i] != b[i]) return false;
+    // Two overlapping loads cover 4..7 (and 2..3) bytes without a byte loop.
+    if (n >= 4) {
+      std::uint32_t x0, y0, x1, y1;
+      std::memcpy(&x0, a, 4);
+      std::memcpy(&y0, b, 4);
+      std::memcpy(&x1, a + n - 4, 4);
+      std::memcpy(&y1, b + n - 4, 4);
+      return ((x0 ^ y0) | (x1 ^ y1)) == 0;
     }
-    return true;
+    if (n >= 2) {
+      std::uint16_t x0, y0, x1, y1;
+      std::memcpy(&x0, a, 2);
+      std::memcpy(&y0, b, 2);
+      std::memcpy(&x1, a + n - 2, 2);
+      std::memcpy(&y1, b + n - 2, 2);
+      return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+    }
+    return n == 0 || a[0] == b[0];
   }
   for (std::size_t i = 0; i + 8 <= n; i += 8) {
     if (load64(a + i) != load64(b + i)) return false;

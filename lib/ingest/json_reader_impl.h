@@ -255,6 +255,10 @@ class Reader final : public JsonReader {
     std::uint8_t len = 0;  // 0: no guess
     std::uint8_t slot = kSlotNone;
     bool plain = false;  // a guess made of bytes plain_string_stop passes (fast path may use it)
+    // The plain key and its closing quote, zero-padded, and the mask of those bytes: the fast
+    // path checks a key with one register compare (0: no pattern).
+    std::uint32_t pattern_mask = 0;
+    char pattern[32] = {};
 
     bool matches(const char* p) const noexcept {
       std::uint64_t w[3];
@@ -265,6 +269,7 @@ class Reader final : public JsonReader {
     void learn(std::string_view key, std::uint8_t s) noexcept {
       len = 0;
       plain = false;
+      pattern_mask = 0;
       if (key.empty() || key.size() > sizeof words) return;
       plain = true;
       for (const char c : key) {
@@ -278,6 +283,12 @@ class Reader final : public JsonReader {
       std::memcpy(masks, mask, sizeof masks);
       len = static_cast<std::uint8_t>(key.size());
       slot = s;
+      if (plain) {  // key.size() <= 24: the key and its quote fit the pattern
+        std::memset(pattern, 0, sizeof pattern);
+        std::memcpy(pattern, key.data(), key.size());
+        pattern[key.size()] = '"';
+        pattern_mask = static_cast<std::uint32_t>((std::uint64_t{1} << (key.size() + 1)) - 1);
+      }
     }
   };
   static constexpr std::size_t kGuesses = 64;
@@ -445,7 +456,17 @@ bool Reader::read_flat_fast(const char* data, std::size_t len, Row& row, RecordB
     KeyGuess* const g = index <= kGuesses ? &guesses[index - 1] : nullptr;
     // A plain guess that matches up to a closing quote inside the record is the whole key, as
     // plain_string_stop would have found it.
+#if defined(__AVX2__)
+    const auto pattern_hit = [](const KeyGuess& k, const char* at) noexcept {
+      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(at));
+      const __m256i want = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k.pattern));
+      const auto eq = static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(w, want)));
+      return (eq & k.pattern_mask) == k.pattern_mask;
+    };
+    if (g != nullptr && g->pattern_mask != 0 && pattern_hit(*g, p) && p + g->len < last) {
+#else
     if (g != nullptr && g->plain && g->matches(p) && p + g->len < last) {
+#endif
       slot = g->slot;
       n = g->len;
     } else {
