@@ -5,7 +5,7 @@
 // bits, packed in 64-bit words so that &&, || and ! cost one instruction per 64 rows).
 // Feature columns and constants are operands, not instructions. The evaluator walks the rows
 // chunk by chunk and runs the whole program on each chunk, so the working set (a few
-// registers of 2 KiB) stays in L1 while instruction dispatch is paid once per 256 rows.
+// registers of 4 KiB) stays in L1 while instruction dispatch is paid once per 512 rows.
 //
 // Everything here is plain data (no std containers in the evaluator's view) because the
 // evaluator is compiled once per instruction set with different flags: sharing inline
@@ -19,7 +19,7 @@
 namespace vigil::score {
 
 /// Rows per chunk: a multiple of 64 (mask words) and of every SIMD width.
-inline constexpr std::size_t kChunk = 256;
+inline constexpr std::size_t kChunk = 512;
 inline constexpr std::size_t kChunkWords = kChunk / 64;
 
 enum class Op : std::uint8_t {

@@ -196,8 +196,8 @@ double random_value(std::mt19937_64& rng) {
 
 struct World {
   Dictionary dict;
-  TransactionBatch batch{512};
-  FeatureMatrix features{kNames.size(), 512};
+  TransactionBatch batch{2 * score::kChunk};
+  FeatureMatrix features{kNames.size(), 2 * score::kChunk};
   FlagSet flags;
   std::size_t rows = 0;
 
@@ -233,7 +233,7 @@ TEST_CASE("random rules: every arch == scalar == AST interpreter, every tail", "
   std::mt19937_64 rng(20240611);
   const auto archs = available_score_archs();
   INFO("archs: " << archs.size());
-  constexpr std::size_t kRows = 330;  // past one 256-row chunk
+  constexpr std::size_t kRows = score::kChunk + 74;  // past one chunk
   for (int round = 0; round < 25; ++round) {
     World w(rng, kRows);
     ExprGen gen(rng());
@@ -364,7 +364,7 @@ TEST_CASE("log1p is within 1 ulp of std::log1p and exact at the edges", "[score]
 
 TEST_CASE("random model terms: every arch == scalar, values == AST interpreter", "[score][simd]") {
   std::mt19937_64 rng(777);
-  constexpr std::size_t kRows = 300;
+  constexpr std::size_t kRows = score::kChunk + 44;  // past one chunk
   auto same = [](double a, double b) {
     return std::bit_cast<std::uint64_t>(a) == std::bit_cast<std::uint64_t>(b) ||
            (std::isnan(a) && std::isnan(b));
@@ -400,7 +400,8 @@ TEST_CASE("random model terms: every arch == scalar, values == AST interpreter",
       auto s = scalar->with_arch(a);
       REQUIRE(s.ok());
       INFO(s->arch_name());
-      for (std::size_t n : {kRows, std::size_t{1}, std::size_t{7}, std::size_t{257}}) {
+      for (std::size_t n : {kRows, std::size_t{1}, std::size_t{7}, std::size_t{257}, score::kChunk,
+                            score::kChunk + 1}) {
         w.batch.set_size(n);
         std::vector<Decision> out(n);
         REQUIRE(s->score(w.batch, w.features, w.flags, scratch, out).ok());
@@ -460,7 +461,7 @@ TEST_CASE("an arch is available only when the CPU has every extension its unit i
 // arch and tail: rows with and without fired rules take different paths in Scorer::score.
 TEST_CASE("decisions with rules and a model == reference, every arch and tail", "[score][simd]") {
   std::mt19937_64 rng(4242);
-  constexpr std::size_t kRows = 300;
+  constexpr std::size_t kRows = score::kChunk + 88;  // past one chunk
   int one_pass_rounds = 0;
   for (int round = 0; round < 12; ++round) {
     World w(rng, kRows);
