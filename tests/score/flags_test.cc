@@ -1,4 +1,5 @@
 // FlagSet: expiry in event time, unflag, Bloom false positives confirmed away, snapshots.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <random>
 #include <sstream>
@@ -222,6 +223,55 @@ TEST_CASE("flag join on every arch: flagged, unflagged and expired keys, every t
       }
       const auto got = scratch.flagged_hits();
       REQUIRE(std::vector<FlagHit>(got.begin(), got.end()) == hits_n);
+    }
+    batch.set_size(kRows);
+  }
+}
+
+TEST_CASE("sparse flag hits: probe == map lookup on every arch and tail", "[score][simd]") {
+  // Mostly misses with a few hits and filter passes scattered among them, so that runs of
+  // eight misses are skipped and the rows around them are still confirmed one by one.
+  FlagSet flags;
+  std::mt19937_64 rng(123);
+  std::vector<std::uint64_t> keys;
+  for (int i = 0; i < 500; ++i) {
+    keys.push_back(rng());
+    REQUIRE(flags.apply(flag(keys.back(), 0, i % 4 == 0 ? 300 : 1'000'000)));
+  }
+  constexpr std::size_t kRows = 700;
+  TransactionBatch batch(kRows);
+  batch.set_size(kRows);
+  for (std::size_t i = 0; i < kRows; ++i) {
+    batch.cc_num[i] = rng() % 40 == 0 ? keys[rng() % keys.size()] : rng();
+    batch.time[i] = static_cast<Micros>(rng() % 600);
+  }
+  std::vector<std::uint8_t> want(kRows);
+  for (std::size_t i = 0; i < kRows; ++i) {
+    want[i] = flags.find(Field::kCcNum, batch.cc_num[i], batch.time[i]).has_value() ? 1 : 0;
+  }
+  CHECK(std::count(want.begin(), want.end(), 1) > 5);
+  Config c;
+  c.rules.push_back(score_test::rule("CARD", "flagged(cc_num)", 100));
+  Dictionary dict;
+  const auto names = score_test::feature_names();
+  FeatureMatrix features(names.size(), kRows);
+  features.set_rows(kRows);
+  auto scalar = Scorer::compile(c, names, dict, {ScoreArch::kScalar});
+  REQUIRE(scalar.ok());
+  for (ScoreArch a : available_score_archs()) {
+    auto s = scalar->with_arch(a);
+    REQUIRE(s.ok());
+    INFO(s->arch_name());
+    ScoreScratch scratch;
+    std::vector<Decision> out(kRows);
+    for (std::size_t n = 0; n <= kRows; n += (a == ScoreArch::kScalar ? 3 : 1)) {
+      batch.set_size(n);
+      REQUIRE(s->score(batch, features, flags, scratch, out).ok());
+      for (std::size_t i = 0; i < n; ++i) REQUIRE(out[i].score == (want[i] ? 100 : 0));
+      std::vector<std::uint8_t> hits(n + 3, 9);
+      flags.probe(batch, Field::kCcNum, hits);
+      for (std::size_t i = 0; i < n; ++i) REQUIRE(hits[i] == want[i]);
+      for (std::size_t i = n; i < n + 3; ++i) REQUIRE(hits[i] == 9);  // extra entries left
     }
     batch.set_size(kRows);
   }
