@@ -208,6 +208,8 @@ void bind_layout(features_detail::Group& g) {
     a.ev_code = g.lay.code[a.slot];
     a.key_slot = g.slots[a.slot].kind == SlotKind::kKey;
   }
+  const std::uint32_t n = g.inl_bytes / g.lay.bytes;
+  g.inl_cap = n >= 2 ? n : 0;
 }
 
 Status spec_error(const FeatureSpec& f, std::string_view what) {
@@ -395,14 +397,26 @@ std::unique_ptr<FeatureStore::Impl> FeatureStore::Impl::build(const Config& conf
       }
     }
     g.rec_bytes = off;
+    // Logical bytes: the record, ~10 bytes of hash table, the bucket array (the inline ring
+    // below only fills the record's last line, and events are charged as events).
+    std::uint64_t bucket_bytes = 0;
+    for (const auto& b : g.buckets) bucket_bytes += (b.count + 1) * sizeof(Bucket);
+    g.key_charge = g.rec_bytes + 10 + (g.buckets.empty() ? 0 : 8 + bucket_bytes);
+    // An inline ring when the record's padding to whole lines is small (at most 24 bytes:
+    // less than the smallest ring malloc gives) yet holds two events or more.
+    if (g.ring) {
+      const std::uint32_t padded = (off + 63) & ~63u;
+      if (padded - off <= 24 && (padded - off) / g.lay.bytes >= 2) {
+        g.inl_off = off;
+        g.inl_bytes = padded - off;
+        g.rec_bytes = padded;
+        bind_layout(g);
+      }
+    }
     g.ev.resize(1 + g.slots.size());
     g.acc_view.resize(g.accs.size());
     g.win_count.resize(g.windows.size());
     g.bucket_view.resize(g.buckets.size());
-    std::uint64_t bucket_bytes = 0;
-    for (const auto& b : g.buckets) bucket_bytes += (b.count + 1) * sizeof(Bucket);
-    // Logical bytes: the record, ~10 bytes of hash table, the bucket array.
-    g.key_charge = g.rec_bytes + 10 + (g.buckets.empty() ? 0 : 8 + bucket_bytes);
     if (g.status != kNoStr &&
         std::find(s.index_fields.begin(), s.index_fields.end(), g.key) == s.index_fields.end()) {
       s.index_fields.push_back(g.key);
@@ -435,7 +449,7 @@ namespace features_detail {
 Group::~Group() {
   for (std::uint32_t slot = 0; slot < n_slots; ++slot) {
     RecHead& h = head(slot);
-    std::free(h.ring);
+    if (!ring_inline(h)) std::free(h.ring);
     for (const AccDef& a : accs) {
       if (a.distinct >= 0) {
         std::uint64_t w;
@@ -731,7 +745,8 @@ void mono_build(const RecHead& h, std::uint32_t eb, std::uint32_t from, std::uin
   if (q.buf == nullptr) q.grow();  // a window of missing values only: still a queue
 }
 
-void ring_realloc(RecHead& h, std::uint32_t bytes, std::uint32_t cap) {
+void ring_realloc(const features_detail::Group& g, RecHead& h, std::uint32_t bytes,
+                  std::uint32_t cap) {
   auto* r = static_cast<std::byte*>(std::malloc(std::size_t{cap} * bytes));
   if (r == nullptr) throw std::bad_alloc();
   // Unwrap into [0, size).
@@ -740,22 +755,36 @@ void ring_realloc(RecHead& h, std::uint32_t bytes, std::uint32_t cap) {
     std::memcpy(r, h.ring + std::size_t{h.head} * bytes, std::size_t{first} * bytes);
     std::memcpy(r + std::size_t{first} * bytes, h.ring, std::size_t{h.size - first} * bytes);
   }
-  std::free(h.ring);
+  if (!g.ring_inline(h)) std::free(h.ring);
   h.ring = r;
   h.head = 0;
   h.cap = cap;
 }
 
-inline void ring_reserve_one(RecHead& h, std::uint32_t bytes) {
+inline void ring_reserve_one(const features_detail::Group& g, RecHead& h, std::uint32_t bytes) {
   // Grow by half (2, 3, 5, 8, 12, 18, 27, …): rings are most of the event bytes, and 2x
   // growth left them ~40% empty on average.
-  if (h.size == h.cap) ring_realloc(h, bytes, h.cap == 0 ? 2 : h.cap + (h.cap + 1) / 2);
+  if (h.size == h.cap) ring_realloc(g, h, bytes, h.cap == 0 ? 2 : h.cap + (h.cap + 1) / 2);
 }
 
-void ring_free(RecHead& h) {
+// Moves a heap ring of at most inl_cap events into its record.
+void ring_to_inline(const features_detail::Group& g, RecHead& h, std::uint32_t bytes) {
+  std::byte* r = g.inline_ring(h);
+  const std::uint32_t first = std::min(h.size, h.cap - h.head);
+  std::memcpy(r, h.ring + std::size_t{h.head} * bytes, std::size_t{first} * bytes);
+  std::memcpy(r + std::size_t{first} * bytes, h.ring, std::size_t{h.size - first} * bytes);
   std::free(h.ring);
-  h.ring = nullptr;
-  h.head = h.size = h.cap = 0;
+  h.ring = r;
+  h.head = 0;
+  h.cap = g.inl_cap;
+}
+
+// Empties a ring, back to the record's inline one if it has one.
+void ring_free(const features_detail::Group& g, RecHead& h) {
+  if (!g.ring_inline(h)) std::free(h.ring);
+  h.ring = g.inline_ring(h);
+  h.head = h.size = 0;
+  h.cap = h.ring != nullptr ? g.inl_cap : 0;
 }
 
 }  // namespace
@@ -769,7 +798,8 @@ std::uint32_t FeatureStore::Impl::new_key(Group& g, std::uint64_t key, std::uint
     slot = g.n_slots++;
     if ((slot >> Group::kPageShift) == g.pages.size()) {
       // A new page (uninitialized: each record is cleared below when taken).
-      g.pages.emplace_back(new std::uint64_t[std::size_t{Group::kPageSlots} * (g.rec_bytes / 8)]);
+      g.pages.emplace_back(new (std::align_val_t{64})
+                               std::uint64_t[std::size_t{Group::kPageSlots} * (g.rec_bytes / 8)]);
     }
     if (!g.buckets.empty()) g.bucket_data.resize(g.n_slots);
   }
@@ -777,6 +807,8 @@ std::uint32_t FeatureStore::Impl::new_key(Group& g, std::uint64_t key, std::uint
   RecHead& rh = g.head(slot);
   rh.key = key;
   rh.newest = kNever;
+  rh.ring = g.inline_ring(rh);
+  rh.cap = rh.ring != nullptr ? g.inl_cap : 0;
   if (!g.buckets.empty()) {
     std::size_t total = 0;
     for (const auto& b : g.buckets) total += b.count + 1;
@@ -793,7 +825,7 @@ void FeatureStore::Impl::clear_key(Group& g, std::uint32_t slot) {
   RecHead& h = g.head(slot);
   charged -= std::uint64_t{h.size} * g.lay.bytes;
   h.head = h.size = 0;
-  if (h.cap > 4) ring_free(h);
+  if (h.cap > 4) ring_free(g, h);
   h.newest = kNever;
   h.base = 0;
   for (const auto& a : g.accs) {
@@ -816,7 +848,7 @@ void FeatureStore::Impl::clear_key(Group& g, std::uint32_t slot) {
 
 void FeatureStore::Impl::erase_key(Group& g, std::uint32_t slot) {
   clear_key(g, slot);
-  ring_free(g.head(slot));
+  ring_free(g, g.head(slot));
   if (!g.buckets.empty()) g.bucket_data[slot].reset();
   charged -= g.key_charge;
   g.erase(features_detail::key_hash(g.head(slot).key), slot);
@@ -826,7 +858,7 @@ void FeatureStore::Impl::erase_key(Group& g, std::uint32_t slot) {
 }
 
 void FeatureStore::Impl::append_event(Group& g, RecHead& s, const std::uint64_t* ev) {
-  ring_reserve_one(s, g.lay.bytes);
+  ring_reserve_one(g, s, g.lay.bytes);
   features_detail::store_event(g.lay, ev, g.ev_at(s, s.size));
   ++s.size;
   charged += g.lay.bytes;
@@ -879,6 +911,12 @@ void FeatureStore::Impl::relayout(Group& g, std::size_t k) {
   for (std::uint32_t slot = 0; slot < g.n_slots; ++slot) {
     RecHead& h = g.head(slot);
     if (h.ring == nullptr) continue;
+    if (h.size == 0 && g.ring_inline(h)) {  // (free slots too) the inline ring, or none
+      h.ring = g.inline_ring(h);
+      h.head = 0;
+      h.cap = h.ring != nullptr ? g.inl_cap : 0;
+      continue;
+    }
     auto* r = static_cast<std::byte*>(std::malloc(std::size_t{h.cap} * g.lay.bytes));
     if (r == nullptr) throw std::bad_alloc();
     for (std::uint32_t i = 0; i < h.size; ++i) {
@@ -888,7 +926,7 @@ void FeatureStore::Impl::relayout(Group& g, std::size_t k) {
       for (std::size_t s = 0; s < g.slots.size(); ++s) w[1 + s] = load_slot(old, e, s);
       features_detail::store_event(g.lay, w.data(), r + std::size_t{i} * g.lay.bytes);
     }
-    std::free(h.ring);
+    if (!g.ring_inline(h)) std::free(h.ring);
     h.ring = r;
     h.head = 0;
     charged += std::uint64_t{h.size} * (g.lay.bytes - old.bytes);
@@ -908,7 +946,7 @@ void FeatureStore::Impl::push_in_order(Group& g, std::uint32_t slot) {
   s.newest = t;
   if (!g.ring) return;
   const std::uint32_t eb = g.lay.bytes;
-  ring_reserve_one(s, eb);
+  ring_reserve_one(g, s, eb);
   // The ring's fields in locals: stores through the record's bytes would otherwise make the
   // compiler reload them at every access.
   std::byte* const ring = s.ring;
@@ -1053,7 +1091,11 @@ void FeatureStore::Impl::push_in_order(Group& g, std::uint32_t slot) {
   s.base += drop;
   charged -= std::uint64_t{drop} * eb;
   // Give memory back once a burst has left the window (hysteresis: shrink at 1/4 full).
-  if (s.cap >= 16 && s.size * 4 <= s.cap) ring_realloc(s, eb, s.cap / 2);
+  if (s.cap >= 16 && s.size * 4 <= s.cap) {
+    ring_realloc(g, s, eb, s.cap / 2);
+  } else if (s.size * 2 <= g.inl_cap && !g.ring_inline(s)) {
+    ring_to_inline(g, s, eb);  // a burst has left: back into the record
+  }
 }
 
 void FeatureStore::Impl::rebuild_mono(Group& g, std::uint32_t slot) {
@@ -1129,7 +1171,7 @@ std::uint32_t FeatureStore::Impl::insert_late(Group& g, std::uint32_t slot) {
     }
   }
   const std::uint32_t p = lo_i;
-  ring_reserve_one(s, g.lay.bytes);
+  ring_reserve_one(g, s, g.lay.bytes);
   ++s.size;
   for (std::uint32_t i = n; i > p; --i) std::memcpy(g.ev_at(s, i), g.ev_at(s, i - 1), g.lay.bytes);
   features_detail::store_event(g.lay, ev, g.ev_at(s, p));
@@ -1349,7 +1391,7 @@ void FeatureStore::Impl::add_status(Group& g, std::uint64_t key, Micros t) {
     ++counters.late_in_order;
   }
   const std::uint32_t p = upper_index(g, s, t);
-  ring_reserve_one(s, g.lay.bytes);
+  ring_reserve_one(g, s, g.lay.bytes);
   ++s.size;
   for (std::uint32_t i = s.size - 1; i > p; --i) {
     std::memcpy(g.ev_at(s, i), g.ev_at(s, i - 1), g.lay.bytes);
@@ -1823,7 +1865,8 @@ FeatureStoreStats FeatureStore::Impl::stats() const {
           }
         }
       }
-      st.event_bytes += std::uint64_t{s.cap} * g.lay.bytes;
+      // (An inline ring's bytes are the record's, counted in key_bytes.)
+      if (!g.ring_inline(s)) st.event_bytes += std::uint64_t{s.cap} * g.lay.bytes;
       const std::byte* rec = g.rec(slot);
       for (const auto& a : g.accs) {
         if (a.distinct >= 0) {

@@ -269,7 +269,24 @@ struct Group {
   /// Records in pages of kPageSlots: growing never moves (copies) the records already held,
   /// so no row pays for a copy of all keys.
   static constexpr std::uint32_t kPageShift = 10, kPageSlots = 1u << kPageShift;
-  std::vector<std::unique_ptr<std::uint64_t[]>> pages;  ///< rec_bytes / 8 words per slot
+  /// Pages are cache-line aligned, so a record of 64 bytes is one line, of 96 two.
+  struct PageFree {
+    void operator()(std::uint64_t* p) const noexcept {
+      ::operator delete[](p, std::align_val_t{64});
+    }
+  };
+  std::vector<std::unique_ptr<std::uint64_t[], PageFree>> pages;  ///< rec_bytes / 8 words per slot
+  /// An inline ring: the record's padding to a whole number of lines, when it holds at least
+  /// two events, is the ring of a key with few events (no allocation, no other line to fetch:
+  /// records never move). 0: none.
+  std::uint32_t inl_off = 0, inl_bytes = 0;
+  std::uint32_t inl_cap = 0;  ///< events the inline ring holds (inl_bytes / lay.bytes)
+  std::byte* inline_ring(RecHead& h) const noexcept {
+    return inl_cap ? reinterpret_cast<std::byte*>(&h) + inl_off : nullptr;
+  }
+  bool ring_inline(const RecHead& h) const noexcept {
+    return inl_off != 0 && h.ring == reinterpret_cast<const std::byte*>(&h) + inl_off;
+  }
   std::uint32_t n_slots = 0;
   std::vector<std::unique_ptr<Bucket[]>> bucket_data;
   std::vector<std::uint32_t> free_slots;
