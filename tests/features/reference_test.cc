@@ -158,6 +158,28 @@ TEST_CASE("dense keys, long windows, late events", "[features]") {
 // kMonoScanMax): bursts of up to ~120 events a few seconds apart, then quiet gaps longer than
 // the short windows, move keys back and forth between the two, with late events and restores
 // in between.
+// make_stream() re-timed into bursts of 20..120 events 0..4 s apart, 20..70 quiet minutes
+// between them, a tenth of the events late by up to 12 minutes.
+std::vector<Transaction> bursty_stream(StreamOptions o, std::uint64_t seed) {
+  std::vector<Transaction> txs = make_stream(o);
+  std::mt19937_64 rng(seed);
+  Micros now = txs.front().time, newest = now;
+  std::uint64_t left = 0;
+  for (Transaction& t : txs) {
+    if (left == 0) {
+      now += static_cast<Micros>(20 + rng() % 50) * kMicrosPerMinute;
+      left = 20 + rng() % 100;
+    }
+    --left;
+    now += static_cast<Micros>(rng() % 5) * kMicrosPerSecond;  // ties included
+    newest = std::max(newest, now);
+    t.time = now;
+    if (rng() % 10 == 0) t.time = newest - static_cast<Micros>(rng() % (12 * kMicrosPerMinute));
+    t.unix_time = t.time / kMicrosPerSecond;
+  }
+  return txs;
+}
+
 TEST_CASE("bursts move windows between scanned and indexed state", "[features]") {
   for (const LatePolicy policy : {LatePolicy::kDeadLetter, LatePolicy::kAcceptAsArrival}) {
     for (std::uint64_t seed = 1; seed <= 2; ++seed) {
@@ -167,25 +189,32 @@ TEST_CASE("bursts move windows between scanned and indexed state", "[features]")
       o.events = 10000;
       o.cards = 3;
       o.merchants = seed == 1 ? 60 : 4;
-      std::vector<Transaction> txs = make_stream(o);
-      std::mt19937_64 rng(seed);
-      Micros now = txs.front().time, newest = now;
-      std::uint64_t left = 0;
-      for (Transaction& t : txs) {
-        if (left == 0) {
-          now += static_cast<Micros>(20 + rng() % 50) * kMicrosPerMinute;
-          left = 20 + rng() % 100;
-        }
-        --left;
-        now += static_cast<Micros>(rng() % 5) * kMicrosPerSecond;  // ties included
-        newest = std::max(newest, now);
-        t.time = now;
-        if (rng() % 10 == 0) t.time = newest - static_cast<Micros>(rng() % (12 * kMicrosPerMinute));
-        t.unix_time = t.time / kMicrosPerSecond;
-      }
+      const std::vector<Transaction> txs = bursty_stream(o, seed);
       const RunResult r = run_and_check(reference_config(policy), txs, seed * 13, 200, 0.02);
       if (policy == LatePolicy::kDeadLetter) CHECK(r.late > 0);
     }
+  }
+}
+
+// Keys whose events are times only (count windows) keep up to two events inside their record
+// (lib/features: the inline ring): bursts move their rings out to the heap and back.
+TEST_CASE("count-only keys move between inline and heap rings", "[features]") {
+  Config cfg = reference_config(LatePolicy::kDeadLetter);
+  cfg.features = {
+      spec("merchant_count_15m", Field::kMerchant, Agg::kCount, std::nullopt,
+           15 * kMicrosPerMinute),
+      spec("state_count_1h", Field::kState, Agg::kCount, std::nullopt, kMicrosPerHour),
+      spec("category_count_90s", Field::kCategory, Agg::kCount, std::nullopt,
+           90 * kMicrosPerSecond),
+      spec("card_count_15m", Field::kCcNum, Agg::kCount, std::nullopt, 15 * kMicrosPerMinute),
+  };
+  for (std::uint64_t seed = 1; seed <= 2; ++seed) {
+    StreamOptions o;
+    o.seed = 40 + seed;
+    o.events = 8000;
+    o.cards = 20;
+    o.merchants = 40;
+    run_and_check(cfg, bursty_stream(o, seed), seed, 150, 0.03);
   }
 }
 
