@@ -392,6 +392,37 @@ struct Sink {
   Op fop = Op::kSigmoidScale;
 };
 
+// Threshold ladders (`x > 500`, `x > 800`, … under one mask; or `amt > avg · 2`, `amt >
+// avg · 3`, …): consecutive comparisons that differ only by a constant run as one group, so
+// the evaluator loads their columns once. Members never read each other's results (they
+// share operands defined before the first), and a destination may be the shared mask only
+// for the last member: the evaluator reads a mask word before writing any member's word.
+void group_ladders(std::vector<Instr>& code) {
+  auto is_cmp = [](Op op) { return op >= Op::kLt && op <= Op::kNe; };
+  auto same_reg = [](const Operand& x, const Operand& y) {
+    return x.src == y.src && x.src != Src::kConst && x.src != Src::kNone && x.index == y.index;
+  };
+  auto fits = [&](const Instr& x, const Instr& y) {
+    if (!is_cmp(x.op) || y.op != x.op || y.fused != x.fused || y.mask != x.mask) return false;
+    if (!same_reg(x.a, y.a)) return false;
+    if (!x.fused) return x.b.src == Src::kConst && y.b.src == Src::kConst;
+    return y.fop == x.fop && same_reg(x.b, y.b) && x.c.src == Src::kConst && y.c.src == Src::kConst;
+  };
+  for (std::size_t k = 0; k < code.size();) {
+    std::size_t n = 1;
+    while (k + n < code.size() && n < kMaxGroup && fits(code[k], code[k + n])) {
+      bool clash = false;  // a member before the new one writes the mask or a shared dst
+      for (std::size_t i = k; i < k + n; ++i) {
+        clash = clash || code[i].dst == code[k].mask || code[i].dst == code[k + n].dst;
+      }
+      if (clash) break;
+      ++n;
+    }
+    if (n > 1) code[k].group = static_cast<std::uint8_t>(n);
+    k += n;
+  }
+}
+
 CompiledProgram emit(Graph& g, std::span<const Sink> sinks, std::size_t rules,
                      std::span<const std::string> feature_names,
                      std::span<const std::string> rule_ids, const Dictionary& dict) {
@@ -707,6 +738,7 @@ CompiledProgram emit(Graph& g, std::span<const Sink> sinks, std::size_t rules,
     out.code.push_back(in);
     append(&out.listing, line, "\n");
   }
+  group_ladders(out.code);
   std::sort(out.flagged_fields.begin(), out.flagged_fields.end());
   out.flagged_fields.erase(std::unique(out.flagged_fields.begin(), out.flagged_fields.end()),
                            out.flagged_fields.end());

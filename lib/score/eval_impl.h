@@ -141,9 +141,11 @@ class Evaluator {
       len = (len + W - 1) / W * W;  // whole registers; padding rows are masked off later
       // Full chunks get every loop bound at compile time (unrolled, no tail logic).
       if (len == kChunk) {
-        for (std::size_t k = 0; k < p_.size; ++k) step<kChunk>(p_.code[k], base, kChunk);
+        for (std::size_t k = 0; k < p_.size; k += instr<kChunk>(k, base, kChunk)) {
+        }
       } else {
-        for (std::size_t k = 0; k < p_.size; ++k) step<0>(p_.code[k], base, len);
+        for (std::size_t k = 0; k < p_.size; k += instr<0>(k, base, len)) {
+        }
       }
       if (args_.plain_out != nullptr) plain(base, len);
     }
@@ -479,6 +481,124 @@ class Evaluator {
       rows(i, std::integral_constant<std::size_t, kUnroll>{});
     }
     for (; i < len; i += W) rows(i, std::integral_constant<std::size_t, 1>{});
+  }
+
+  // Runs instruction k (or the ladder it leads); returns how many instructions that was.
+  template <std::size_t N>
+  std::size_t instr(std::size_t k, std::size_t base, std::size_t len) const noexcept {
+    const Instr& in = p_.code[k];
+    // Ladders pay off where a mask word of each column fits in registers (AVX-512: 8 of 32);
+    // narrower archs measured slower with them, and run the members one by one.
+    if constexpr (W >= 8) {
+      if (in.group > 1) {
+        ladder<N>(&in, in.group, base, len);
+        return in.group;
+      }
+    }
+    step<N>(in, base, len);
+    return 1;
+  }
+
+  // Instr::group comparisons in one pass: per mask word, the left column (and the fused
+  // operand's column) is loaded once into registers and compared against each member's
+  // constant.
+  template <std::size_t N>
+  void ladder(const Instr* ins, std::size_t count, std::size_t base,
+              std::size_t len) const noexcept {
+    auto by_op = [&](auto fop) {
+      switch (ins[0].op) {
+        case Op::kLt:
+          return ladder_with<N>(ins, count, base, len, fop,
+                                [](num a, num b) { return K::lt(a, b); });
+        case Op::kLe:
+          return ladder_with<N>(ins, count, base, len, fop,
+                                [](num a, num b) { return K::le(a, b); });
+        case Op::kGt:
+          return ladder_with<N>(ins, count, base, len, fop,
+                                [](num a, num b) { return K::gt(a, b); });
+        case Op::kGe:
+          return ladder_with<N>(ins, count, base, len, fop,
+                                [](num a, num b) { return K::ge(a, b); });
+        case Op::kEq:
+          return ladder_with<N>(ins, count, base, len, fop,
+                                [](num a, num b) { return K::eq(a, b); });
+        default:
+          return ladder_with<N>(ins, count, base, len, fop,
+                                [](num a, num b) { return K::ne(a, b); });
+      }
+    };
+    if (!ins[0].fused) return by_op(nullptr);
+    switch (ins[0].fop) {
+      case Op::kSub: return by_op([](num x, num y) { return K::sub(x, y); });
+      case Op::kMul: return by_op([](num x, num y) { return K::mul(x, y); });
+      case Op::kDiv: return by_op([](num x, num y) { return K::div(x, y); });
+      default: return by_op([](num x, num y) { return K::add(x, y); });
+    }
+  }
+
+  // fop: the fused arithmetic (right operand fop(b, constant)), or nullptr (right operand the
+  // constant).
+  template <std::size_t N, class FOp, class F>
+  void ladder_with(const Instr* ins, std::size_t count, std::size_t base, std::size_t len_dyn,
+                   FOp fop, F f) const noexcept {
+    constexpr bool kFused = !std::is_same_v<FOp, std::nullptr_t>;
+    const std::size_t len = N ? N : len_dyn;
+    const Instr& in = ins[0];
+    const double* a = src(in.a, base);
+    const double* b = kFused ? src(in.b, base) : nullptr;
+    const std::uint64_t* m = in.mask != kNoMask ? mreg(in.mask) : nullptr;
+    std::uint64_t* d[kMaxGroup];
+    double k[kMaxGroup];
+    for (std::size_t g = 0; g < count; ++g) {
+      d[g] = mreg(ins[g].dst);
+      k[g] = kFused ? ins[g].c.imm : ins[g].b.imm;
+    }
+    auto rhs = [&](num y, num kg) {
+      if constexpr (kFused) {
+        return fop(y, kg);
+      } else {
+        (void)y;
+        return kg;
+      }
+    };
+    for (std::size_t w = 0; w * 64 < len; ++w) {
+      // Read before any member writes: the last member's destination may be the mask.
+      const std::uint64_t mw = m != nullptr ? m[w] : ~std::uint64_t{0};
+      if (mw == 0) {
+        for (std::size_t g = 0; g < count; ++g) d[g][w] = 0;
+        continue;
+      }
+      const std::size_t row = w * 64;
+      const std::size_t end = std::min<std::size_t>(64, len - row);
+      auto load_rhs = [&](std::size_t j, num kg) {
+        if constexpr (kFused) {
+          return rhs(V::load(b + row + j), kg);
+        } else {
+          return kg;
+        }
+      };
+      if (end == 64) {
+        // The word's registers of each column stay in registers across the members.
+        num xs[64 / W], ys[64 / W];
+        for (std::size_t u = 0; u < 64 / W; ++u) {
+          xs[u] = V::load(a + row + u * W);
+          ys[u] = kFused ? V::load(b + row + u * W) : xs[u];
+        }
+        for (std::size_t g = 0; g < count; ++g) {
+          const num kg = V::broadcast(k[g]);
+          d[g][w] = V::word([&](std::size_t j) { return f(xs[j / W], rhs(ys[j / W], kg)); }) & mw;
+        }
+      } else {
+        for (std::size_t g = 0; g < count; ++g) {
+          const num kg = V::broadcast(k[g]);
+          std::uint64_t bits = 0;
+          for (std::size_t j = 0; j < end; j += W) {
+            bits |= V::bits(f(V::load(a + row + j), load_rhs(j, kg))) << j;
+          }
+          d[g][w] = bits & mw;
+        }
+      }
+    }
   }
 
   template <std::size_t N>

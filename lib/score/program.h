@@ -109,7 +109,14 @@ struct Instr {
   std::uint32_t aux = 0;         // rule index, string id, or offset into ids
   std::uint32_t count = 0;       // number of ids for kStrIn
   std::uint32_t mask = kNoMask;  // comparisons: mask register the result is ANDed with
+  // Comparisons: when > 1, this instruction and the next group − 1 form a threshold ladder
+  // (same op, left operand, mask and right shape, differing only by a constant) evaluated in
+  // one pass that reads the columns once; each still writes its own destination.
+  std::uint8_t group = 0;
 };
+
+/// Most comparisons one ladder (Instr::group) holds.
+inline constexpr std::uint32_t kMaxGroup = 8;
 
 /// The evaluator's view of a compiled program.
 struct ProgramView {
