@@ -77,7 +77,11 @@ class JsonReader {
   /// On-Demand iterate_many over NDJSON in [data, data + len) (readable up to len +
   /// kJsonPadding), reading every value of every record (strings unescaped, numbers parsed as
   /// doubles) into a checksum; `docs` counts the objects read. No validation, no Rows.
-  virtual std::uint64_t raw_checksum(const char* data, std::size_t len, std::size_t& docs) = 0;
+  /// `threaded`: let iterate_many run its first pass (stage 1) in a second thread, as simdjson
+  /// does by default when built with threads (Debian's is); false keeps it on the calling
+  /// thread, the one-core figure the ingestor (which starts no threads) is compared with.
+  virtual std::uint64_t raw_checksum(const char* data, std::size_t len, std::size_t& docs,
+                                     bool threaded) = 0;
 
   /// Tests: false makes read_flat always take the general simdjson path (default: true, plain
   /// flat records take a hand-checked fast path that must give the same results).

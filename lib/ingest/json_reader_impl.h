@@ -217,7 +217,8 @@ class Reader final : public JsonReader {
                  RecordBuilder& builder) override;
   bool read_cdc(const char* data, std::size_t len, std::size_t capacity, CdcHandler& handler,
                 RecordBuilder& builder) override;
-  std::uint64_t raw_checksum(const char* data, std::size_t len, std::size_t& docs) override;
+  std::uint64_t raw_checksum(const char* data, std::size_t len, std::size_t& docs,
+                             bool threaded) override;
   JsonArch arch() const noexcept override { return VIGIL_INGEST_ARCH_ENUM; }
   void set_fast_path(bool on) noexcept override { fast_path_ = on; }
 
@@ -762,9 +763,15 @@ bool Reader::read_cdc(const char* data, std::size_t len, std::size_t capacity, C
   return true;
 }
 
-std::uint64_t Reader::raw_checksum(const char* data, std::size_t len, std::size_t& docs) {
+std::uint64_t Reader::raw_checksum(const char* data, std::size_t len, std::size_t& docs,
+                                   bool threaded) {
   std::uint64_t sum = 0;
   docs = 0;
+#ifdef SIMDJSON_THREADS_ENABLED
+  raw_parser_.threaded = threaded;
+#else
+  (void)threaded;
+#endif
   od::document_stream stream;
   if (raw_parser_.iterate_many(reinterpret_cast<const std::uint8_t*>(data), len).get(stream)) {
     return 0;
