@@ -38,7 +38,11 @@
 // quiet week). Over StoreLimits::memory_budget the keys idle longest go first. Bucketed
 // windows (FeatureSpec::granularity g, which must divide W) keep W / g buckets per key however
 // busy the key: the window then covers [t - W + g - (t mod g), t], missing at most the oldest
-// g of history and never counting anything older than t - W.
+// g of history and never counting anything older than t - W. A late transaction (within
+// `lateness`) reads the buckets as they stand when it arrives: its own bucket may already hold
+// newer events of the same bucket, and a bucket of its window whose ring slot a bucket W newer
+// has taken is missing (at most `lateness` worth of the oldest history). tests/oracle checks
+// exactly this against SQLite.
 //
 // **Example**
 //   vigil::Dictionary dict;
