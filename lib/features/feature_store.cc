@@ -5,10 +5,11 @@
 // oldest event in the key's ring) and running integer sums; an in-order event advances each
 // cursor past the events that left the window (subtracting them) and adds itself: O(1)
 // amortized. min / max come from monotonic queues of sequence numbers, distinct from a
-// value -> multiplicity map. A late event (within `lateness`) is inserted at its place in
-// the ring; the running sums take it if it falls inside the current window, the queues are
-// rebuilt, and its own features are computed by scanning its window once: late events are
-// rare, so that O(window) path is off the hot path.
+// value -> multiplicity map — or, while a window holds few events, from a scan of the ring
+// lines the row touches anyway (no allocation; see kMonoScanMax, kDistinctScanMax). A late event
+// (within `lateness`) is inserted at its place in the ring; the running sums take it if it falls
+// inside the current window, the queues are rebuilt, and its own features are computed by scanning
+// its window once: late events are rare, so that O(window) path is off the hot path.
 #include <algorithm>
 #include <bit>
 #include <cmath>

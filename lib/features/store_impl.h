@@ -8,8 +8,12 @@
 //   - `pages`  one contiguous record per slot (`rec_bytes`, sized for the group's declared
 //              features): key, newest time, the event ring (pointer, head, size, capacity,
 //              sequence base), one 32-bit cursor per exact window, the running sums of every
-//              (window, field) accumulator, the min / max monotonic queues and the pointer to
-//              each distinct-value table. One key costs one record and its ring, nothing else;
+//              (window, field) accumulator, the min / max monotonic queues (allocated only
+//              past 16 window events: smaller windows are scanned) and per distinct
+//              accumulator a count (windows of up to 32 events, kept by scanning the ring) or
+//              the pointer to its distinct-value table. Pages are 64-byte aligned; a record
+//              whose padding to whole lines holds two events or more keeps a ring of that
+//              many events inline (Group::inl_off). One key costs one record and its ring;
 //   - events   `ev_bytes` per event in the key's ring (grown by half: less slack than 2x): time (8
 //   bytes) then only
 //              the fields the group's features need, 4 bytes where the value fits (string ids,
