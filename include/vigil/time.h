@@ -37,6 +37,11 @@ struct CivilDate {
   unsigned day;    ///< 1..31
 };
 
+/// Whether y is a Gregorian leap year.
+bool leap(int y) noexcept;
+/// Days in month m (1..12) of year y.
+unsigned days_in_month(int y, unsigned m) noexcept;
+
 /// Inverse of days_from_civil.
 CivilDate civil_from_days(std::int64_t days) noexcept;
 

@@ -95,8 +95,7 @@ class AgeBander {
     const CivilDate now = civil_from_days(day);
     for (std::size_t k = 0; k < kAges.size(); ++k) {
       const std::int64_t y = std::int64_t{now.year} - kAges[k];
-      const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-      const unsigned d = now.month == 2 && now.day == 29 && !leap ? 28 : now.day;
+      const unsigned d = std::min(now.day, days_in_month(static_cast<int>(y), now.month));
       cut_[k] = days_from_civil(y, now.month, d);
     }
   }
@@ -303,10 +302,10 @@ void Rollups::save(std::string& out) const {
   detail::BinaryWriter w;
   // Sorted by ids (not strings): ids are part of the same snapshot, and the order only has to
   // be a function of the state, not of the hash map's layout.
-  std::size_t n = 0;
-  impl_->for_each_segment([&](StrId, StrId, int, const RollupCell&) { ++n; });
+  const auto n = std::count_if(impl_->cells.begin(), impl_->cells.end(),
+                               [](const RollupCell& c) { return c.transactions != 0; });
   save_cell(w, impl_->total);
-  w.varint(n);
+  w.varint(static_cast<std::uint64_t>(n));
   impl_->for_each_segment([&](StrId state, StrId category, int hour, const RollupCell& c) {
     w.varint(state);
     w.varint(category);
