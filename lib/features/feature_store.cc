@@ -211,6 +211,19 @@ void bind_layout(features_detail::Group& g) {
   }
   const std::uint32_t n = g.inl_bytes / g.lay.bytes;
   g.inl_cap = n >= 2 ? n : 0;
+  g.narrow_slots.clear();
+  for (std::size_t k = 0; k < g.slots.size(); ++k) {
+    if (g.lay.code[k] == 2) g.narrow_slots.push_back(static_cast<std::uint8_t>(k));
+  }
+  g.win_fields.assign(g.windows.size(), 0);
+  g.scan_accs.clear();
+  for (std::size_t i = 0; i < g.accs.size(); ++i) {
+    const auto& a = g.accs[i];
+    g.win_fields[a.window] = 1;
+    if (a.distinct >= 0 || a.min_q >= 0 || a.max_q >= 0) {
+      g.scan_accs.push_back(static_cast<std::uint16_t>(i));
+    }
+  }
 }
 
 Status spec_error(const FeatureSpec& f, std::string_view what) {
@@ -697,29 +710,6 @@ std::uint64_t ds_build(const RecHead& h, std::uint32_t eb, std::uint32_t from, s
 constexpr std::uint32_t kMonoScanMax = 16;
 constexpr std::uint32_t kMonoScanBack = 8;
 
-// The min (max) of the accumulator's field over ring events [from, to), missing values
-// skipped; `out` is left as it was when there is none.
-void mono_scan(const RecHead& h, std::uint32_t eb, std::uint32_t from, std::uint32_t to,
-               const features_detail::AccDef& a, bool is_min, std::int64_t& out) {
-  if (from >= to) return;
-  std::uint32_t pos = h.head + from;
-  if (pos >= h.cap) pos -= h.cap;
-  const std::byte* p = h.ring + std::size_t{pos} * eb;
-  const std::byte* const end = h.ring + std::size_t{h.cap} * eb;
-  bool any = false;
-  std::int64_t best = 0;
-  for (std::uint32_t i = from; i < to; ++i) {
-    const auto x = static_cast<std::int64_t>(features_detail::load_code(p + a.ev_off, a.ev_code));
-    if (x != kMissing && (!any || (is_min ? x < best : x > best))) {
-      best = x;
-      any = true;
-    }
-    p += eb;
-    if (p == end) p = h.ring;
-  }
-  if (any) out = best;
-}
-
 // Fills `q` (allocating it) with the monotonic queue of ring events [from, to).
 void mono_build(const RecHead& h, std::uint32_t eb, std::uint32_t from, std::uint32_t to,
                 const features_detail::AccDef& a, bool is_min, MonoQ& q) {
@@ -867,13 +857,16 @@ void FeatureStore::Impl::append_event(Group& g, RecHead& s, const std::uint64_t*
 
 // A value that does not fit its 4-byte event field widens that field for the whole group.
 void FeatureStore::Impl::ensure_fits(Group& g, const std::uint64_t* ev) {
-  for (std::size_t k = 0; k < g.slots.size(); ++k) {
-    if (g.lay.code[k] != 2) continue;
+  // Only the 4-byte signed slots can overflow; relayout() drops the widened one from the list.
+  for (std::size_t i = 0; i < g.narrow_slots.size();) {
+    const std::size_t k = g.narrow_slots[i];
     const auto v = static_cast<std::int64_t>(ev[1 + k]);
     if (v != kMissing &&
         (v <= features_detail::kMissing32 || v > std::numeric_limits<std::int32_t>::max())) {
       relayout(g, k);
+      continue;
     }
+    ++i;
   }
 }
 
@@ -938,12 +931,88 @@ void FeatureStore::Impl::relayout(Group& g, std::size_t k) {
 // Exact windows
 // ---------------------------------------------------------------------------------------------
 
+namespace {
+// Ring scans of the hot path: the window [from, to) as at most two contiguous runs (one
+// wrap), each a strided loop over one field read at its stored width.
+struct RingRuns {
+  const std::byte* p1;
+  std::uint32_t n1;
+  const std::byte* p2;
+  std::uint32_t n2;
+};
+inline RingRuns ring_runs(const std::byte* ring, std::uint32_t cap, std::uint32_t head,
+                          std::uint32_t eb, std::uint32_t from, std::uint32_t to) {
+  std::uint32_t pos = head + from;
+  if (pos >= cap) pos -= cap;
+  const std::uint32_t count = to - from;
+  const std::uint32_t first = std::min(count, cap - pos);
+  return {ring + std::size_t{pos} * eb, first, ring, count - first};
+}
+
+// Does the key value `v` (a key slot: code 0 or 1) occur at field offset `off` of ring
+// events [from, to)? Same answer as ring_has().
+inline bool ring_has_key(const std::byte* ring, std::uint32_t cap, std::uint32_t head,
+                         std::uint32_t eb, std::uint32_t from, std::uint32_t to,
+                         std::uint32_t off, std::uint8_t code, std::uint64_t v) {
+  if (from >= to) return false;
+  const RingRuns r = ring_runs(ring, cap, head, eb, from, to);
+  if (code == 1) {
+    if ((v >> 32) != 0) return false;  // a zero-extended 4-byte field never holds it
+    const auto v32 = static_cast<std::uint32_t>(v);
+    auto run = [&](const std::byte* p, std::uint32_t k) {
+      p += off;
+      for (; k != 0; --k, p += eb) {
+        std::uint32_t x;
+        std::memcpy(&x, p, 4);
+        if (x == v32) return true;
+      }
+      return false;
+    };
+    return run(r.p1, r.n1) || run(r.p2, r.n2);
+  }
+  auto run = [&](const std::byte* p, std::uint32_t k) {
+    p += off;
+    for (; k != 0; --k, p += eb) {
+      if (features_detail::load_code(p, code) == v) return true;
+    }
+    return false;
+  };
+  return run(r.p1, r.n1) || run(r.p2, r.n2);
+}
+
+// mono_scan() over runs: the min (max) of the field over ring events [from, to), missing
+// values skipped; `out` unchanged when there is none.
+inline void ring_minmax(const std::byte* ring, std::uint32_t cap, std::uint32_t head,
+                        std::uint32_t eb, std::uint32_t from, std::uint32_t to,
+                        std::uint32_t off, std::uint8_t code, bool is_min, std::int64_t& out) {
+  if (from >= to) return;
+  const RingRuns r = ring_runs(ring, cap, head, eb, from, to);
+  bool any = false;
+  std::int64_t best = 0;
+  auto run = [&](const std::byte* p, std::uint32_t k) {
+    p += off;
+    for (; k != 0; --k, p += eb) {
+      const auto x = static_cast<std::int64_t>(features_detail::load_code(p, code));
+      if (x == kMissing) continue;
+      if (!any || (is_min ? x < best : x > best)) {
+        best = x;
+        any = true;
+      }
+    }
+  };
+  run(r.p1, r.n1);
+  run(r.p2, r.n2);
+  if (any) out = best;
+}
+}  // namespace
+
 void FeatureStore::Impl::push_in_order(Group& g, std::uint32_t slot) {
+  using features_detail::AccDef;
   using features_detail::load_code;
   const std::uint64_t* ev = g.ev.data();
   const auto t = static_cast<Micros>(ev[0]);
-  std::byte* rec = g.rec(slot);
-  RecHead& s = g.head(slot);
+  std::byte* const rec = g.rec(slot);
+  RecHead& s = *reinterpret_cast<RecHead*>(rec);
   s.newest = t;
   if (!g.ring) return;
   const std::uint32_t eb = g.lay.bytes;
@@ -959,44 +1028,58 @@ void FeatureStore::Impl::push_in_order(Group& g, std::uint32_t slot) {
     return ring + std::size_t{pos} * eb;
   };
   features_detail::store_event(g.lay, ev, at(s.size));
-  const std::uint32_t n = ++s.size;
-  charged += eb;
+  const std::uint32_t n = s.size + 1;
+  s.size = n;
+  std::uint64_t charge = eb;
   const std::uint32_t seq_new = base + n - 1;
-  std::uint32_t* cur = g.cursors(slot);
+  std::uint32_t* cur = reinterpret_cast<std::uint32_t*>(rec + sizeof(RecHead));
   const std::size_t n_windows = g.windows.size();
   const Micros* windows = g.windows.data();
-  const features_detail::AccDef* accs_all = g.accs.data();
+  const AccDef* accs_all = g.accs.data();
+  const std::uint8_t* win_fields = g.win_fields.data();
   std::uint64_t* win_count = g.win_count.data();
   View* acc_view = g.acc_view.data();
 
   for (std::size_t w = 0; w < n_windows; ++w) {
     const Micros lo = sat_sub(t, windows[w]);
-    const std::uint16_t* accs = g.accs_by_window[w].data();
-    const std::size_t n_accs = g.accs_by_window[w].size();
     std::uint32_t idx = cur[w] - base;
     const std::byte* e = at(idx);
-    // The new event (time t > lo) stops the loop.
+    if (!win_fields[w]) {
+      // Count only: the cursor is the whole state. The new event (time t > lo) stops the loop.
+      while (features_detail::load_time(e) <= lo) {
+        ++idx;
+        e += eb;
+        if (e == ring_end) e = ring;
+      }
+      cur[w] = base + idx;
+      win_count[w] = n - idx;
+      continue;
+    }
+    const std::uint16_t* accs = g.accs_by_window[w].data();
+    const std::size_t n_accs = g.accs_by_window[w].size();
     while (features_detail::load_time(e) <= lo) {
       for (std::size_t k = 0; k < n_accs; ++k) {
-        const auto& a = accs_all[accs[k]];
+        const AccDef a = accs_all[accs[k]];  // a copy: record stores cannot alias it
         const std::uint64_t v = load_code(e + a.ev_off, a.ev_code);
         if (missing(v, a.key_slot)) continue;
         if (a.distinct >= 0) {
           const std::uint64_t dw = ds_word(rec, a);
           if (!ds_small(dw)) {
-            if (ds_remove(a, acc_set(rec, a), v)) charged -= 16;
-          } else if (!ring_has(s, eb, idx + 1, n - 1, a, v)) {
+            if (ds_remove(a, acc_set(rec, a), v)) charge -= 16;
+          } else if (!ring_has_key(ring, cap, head, eb, idx + 1, n - 1, a.ev_off, a.ev_code, v)) {
             // Gone unless an older event of the window (not the new one) has it too.
             ds_put(rec, a, ds_small_word((dw >> 1) - 1));
-            charged -= 16;
+            charge -= 16;
           }
           continue;
         }
-        st64(acc_sum(rec, a), ld64(acc_sum(rec, a)) - static_cast<std::int64_t>(v));
-        if (a.has_n) st64(acc_n(rec, a), ld64(acc_n(rec, a)) - 1);
+        std::byte* sum = rec + a.off;
+        st64(sum, ld64(sum) - static_cast<std::int64_t>(v));
+        if (a.has_n) st64(sum + 8, ld64(sum + 8) - 1);
         if (a.sq) {
           const auto x = static_cast<std::int64_t>(v);
-          st128(acc_sq(rec, a), ld128(acc_sq(rec, a)) - static_cast<i128>(x) * x);
+          std::byte* sq = sum + (a.has_n ? 16 : 8);
+          st128(sq, ld128(sq) - static_cast<i128>(x) * x);
         }
       }
       ++idx;
@@ -1005,24 +1088,25 @@ void FeatureStore::Impl::push_in_order(Group& g, std::uint32_t slot) {
     }
     cur[w] = base + idx;
     win_count[w] = n - idx;
+    const std::uint32_t held = n - idx;
     for (std::size_t k = 0; k < n_accs; ++k) {
       const std::uint16_t ai = accs[k];
-      const auto& a = accs_all[ai];
+      const AccDef a = accs_all[ai];
       const std::uint64_t v = ev[1 + a.slot];
       View& view = acc_view[ai];
       if (a.distinct >= 0) {
         std::uint64_t dw = ds_word(rec, a);
         if (ds_small(dw)) {
-          if (v != 0 && !ring_has(s, eb, idx, n - 1, a, v)) {
+          if (v != 0 && !ring_has_key(ring, cap, head, eb, idx, n - 1, a.ev_off, a.ev_code, v)) {
             dw = ds_small_word((dw >> 1) + 1);
-            charged += 16;
+            charge += 16;
           }
-          if (n - idx > kDistinctScanMax) dw = ds_build(s, eb, idx, n, a);
+          if (held > kDistinctScanMax) dw = ds_build(s, eb, idx, n, a);
           ds_put(rec, a, dw);
         } else {
           DistinctSet*& d = acc_set(rec, a);
-          if (v != 0 && ds_add(a, d, v)) charged += 16;
-          if (n - idx <= kDistinctScanBack) {
+          if (v != 0 && ds_add(a, d, v)) charge += 16;
+          if (held <= kDistinctScanBack) {
             const std::uint64_t count = d->size;
             std::free(d);
             ds_put(rec, a, ds_small_word(count));
@@ -1031,11 +1115,15 @@ void FeatureStore::Impl::push_in_order(Group& g, std::uint32_t slot) {
         view.distinct = ds_count(ds_word(rec, a));
         continue;
       }
+      std::byte* sum = rec + a.off;
       if (!missing(v, false)) {
         const auto x = static_cast<std::int64_t>(v);
-        st64(acc_sum(rec, a), ld64(acc_sum(rec, a)) + x);
-        if (a.has_n) st64(acc_n(rec, a), ld64(acc_n(rec, a)) + 1);
-        if (a.sq) st128(acc_sq(rec, a), ld128(acc_sq(rec, a)) + static_cast<i128>(x) * x);
+        st64(sum, ld64(sum) + x);
+        if (a.has_n) st64(sum + 8, ld64(sum + 8) + 1);
+        if (a.sq) {
+          std::byte* sq = sum + (a.has_n ? 16 : 8);
+          st128(sq, ld128(sq) + static_cast<i128>(x) * x);
+        }
         if (a.min_q >= 0 && acc_q(rec, a.min_off).buf != nullptr) {
           MonoQ& q = acc_q(rec, a.min_off);
           while (!q.empty() && static_cast<std::int64_t>(
@@ -1053,18 +1141,17 @@ void FeatureStore::Impl::push_in_order(Group& g, std::uint32_t slot) {
           q.push_back(seq_new);
         }
       }
-      view.n = a.has_n ? static_cast<std::uint64_t>(ld64(acc_n(rec, a))) : n - idx;
-      view.sum = ld64(acc_sum(rec, a));
-      if (a.sq) view.sq = ld128(acc_sq(rec, a));
+      view.n = a.has_n ? static_cast<std::uint64_t>(ld64(sum + 8)) : held;
+      view.sum = ld64(sum);
+      if (a.sq) view.sq = ld128(sum + (a.has_n ? 16 : 8));
       if (a.min_q >= 0 || a.max_q >= 0) {
-        const std::uint32_t held = n - idx;
         for (const bool is_min : {true, false}) {
           if ((is_min ? a.min_q : a.max_q) < 0) continue;
           MonoQ& q = acc_q(rec, is_min ? a.min_off : a.max_off);
           std::int64_t& out = is_min ? view.mn : view.mx;
           if (q.buf == nullptr) {
             // A small window: its min / max by a scan of the lines the row touches anyway.
-            mono_scan(s, eb, idx, n, a, is_min, out);
+            ring_minmax(ring, cap, head, eb, idx, n, a.ev_off, a.ev_code, is_min, out);
             if (held > kMonoScanMax) mono_build(s, eb, idx, n, a, is_min, q);
             continue;
           }
@@ -1077,6 +1164,7 @@ void FeatureStore::Impl::push_in_order(Group& g, std::uint32_t slot) {
       }
     }
   }
+  charged += charge;
   // evict_front(), with the ring in locals: most events drop nothing (one time compare).
   const Micros horizon = sat_sub(t, g.retention);
   std::uint32_t drop = 0;
@@ -1562,44 +1650,24 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot,
   if (slot >= g.n_slots) return;
   const RecHead& h = g.head(slot);
   if (h.ring == nullptr) return;
-  __builtin_prefetch(g.ev_at(h, h.size), 1);  // where the new event goes
-  if (h.size > 0) __builtin_prefetch(g.ev_at(h, h.size - 1));
-  const auto* cur = reinterpret_cast<const std::uint32_t*>(g.rec(slot) + sizeof(RecHead));
-  const std::uint32_t last = g.lay.bytes - 1;
-  for (std::size_t w = 0; w < g.windows.size(); ++w) {
-    // The window's oldest event (both its lines: events may straddle one) and the next, which
-    // the cursor usually moves to.
-    const std::uint32_t idx = cur[w] - h.base;
-    if (idx < h.size) {
-      const std::byte* e = g.ev_at(h, idx);
-      __builtin_prefetch(e);
-      __builtin_prefetch(e + last);
-      if (idx + 1 < h.size) __builtin_prefetch(g.ev_at(h, idx + 1) + last);
-    }
-  }
-  // A window read by scanning (small distinct / min / max): all its lines, contiguous but
-  // for one wrap.
-  std::size_t fetched = ~std::size_t{0};
-  auto window_lines = [&](std::size_t w) {
-    const std::uint32_t idx = cur[w] - h.base;
-    if (w == fetched || idx >= h.size) return;
-    fetched = w;
-    const std::byte* from = g.ev_at(h, idx);
-    const std::byte* to = g.ev_at(h, h.size - 1) + last;
-    auto lines = [](const std::byte* a, const std::byte* b) {
-      const auto line = [](const std::byte* p) { return reinterpret_cast<std::uintptr_t>(p) >> 6; };
-      for (std::uintptr_t l = line(a); l <= line(b); ++l) {
-        __builtin_prefetch(reinterpret_cast<const void*>(l << 6));
-      }
-    };
-    if (to < from) {  // wrapped
-      lines(h.ring, to);
-      to = h.ring + std::size_t{h.cap} * g.lay.bytes - 1;
-    }
-    lines(from, to);
+  const std::byte* const ring = h.ring;
+  const std::uint32_t eb = g.lay.bytes, head = h.head, size = h.size, cap = h.cap, base = h.base;
+  auto at = [&](std::uint32_t idx) {
+    std::uint32_t pos = head + idx;
+    if (pos >= cap) pos -= cap;
+    return ring + std::size_t{pos} * eb;
   };
+  __builtin_prefetch(at(size), 1);  // where the new event goes
+  if (size == 0) return;
+  __builtin_prefetch(at(size - 1));  // the previous event (its line often holds the new one)
   const std::byte* rec = g.rec(slot);
-  for (const auto& a : g.accs) {
+  const auto* cur = reinterpret_cast<const std::uint32_t*>(rec + sizeof(RecHead));
+  // A window read by scanning (small distinct / min / max) needs all its lines: from the
+  // oldest such window's first event to the back, contiguous but for one wrap.
+  std::uint32_t scan_from = size;
+  for (const std::uint16_t ai : g.scan_accs) {
+    const auto& a = g.accs[ai];
+    const std::uint32_t idx = cur[a.window] - base;
     if (a.distinct >= 0) {
       const std::uint64_t dw = ds_word(rec, a);
       if (!ds_small(dw)) {
@@ -1610,19 +1678,42 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot,
         const std::size_t esz = a.narrow ? 8 : 16;
         __builtin_prefetch(reinterpret_cast<const std::byte*>(d + 1) + i * esz, 1);
       } else {
-        window_lines(a.window);
+        scan_from = std::min(scan_from, idx);
       }
     }
     for (const std::uint32_t off : {a.min_q >= 0 ? a.min_off : 0u, a.max_q >= 0 ? a.max_off : 0u}) {
       if (off == 0) continue;
       const MonoQ& q = *reinterpret_cast<const MonoQ*>(rec + off);
       if (q.buf == nullptr) {
-        window_lines(a.window);
+        scan_from = std::min(scan_from, idx);
       } else if (q.size > 0) {
         __builtin_prefetch(q.buf);
       }
     }
   }
+  // Each other window's oldest event (the cursor's): its time line, and its last byte when
+  // an accumulator reads its fields.
+  for (std::size_t w = 0; w < g.windows.size(); ++w) {
+    const std::uint32_t idx = cur[w] - base;
+    if (idx >= scan_from) continue;
+    const std::byte* e = at(idx);
+    __builtin_prefetch(e);
+    if (g.win_fields[w]) __builtin_prefetch(e + eb - 1);
+  }
+  if (scan_from + 1 >= size) return;  // nothing, or the previous event only
+  const auto line = [](const std::byte* p) { return reinterpret_cast<std::uintptr_t>(p) >> 6; };
+  auto lines = [&](const std::byte* from, const std::byte* to) {
+    for (std::uintptr_t l = line(from); l <= line(to); ++l) {
+      __builtin_prefetch(reinterpret_cast<const void*>(l << 6));
+    }
+  };
+  const std::byte* from = at(scan_from);
+  const std::byte* to = at(size - 1) + eb - 1;
+  if (to < from) {  // wrapped
+    lines(ring, to);
+    to = ring + std::size_t{cap} * eb - 1;
+  }
+  lines(from, to);
 }
 
 // The lines that depend on what the previous stage fetched: the distinct entries of the values
@@ -1759,7 +1850,7 @@ bool FeatureStore::Impl::process_row(const Row& r, std::size_t row, const std::u
     if (cls[gi] == kTooLate) te = g.head(slot).newest;  // kAcceptAsArrival
     g.ev[0] = static_cast<std::uint64_t>(te);
     for (std::size_t k = 0; k < g.slots.size(); ++k) g.ev[1 + k] = slot_value(r, g.slots[k]);
-    ensure_fits(g, g.ev.data());
+    if (!g.narrow_slots.empty()) ensure_fits(g, g.ev.data());
 
     const bool in_order = cls[gi] != kLate;
     const std::uint32_t n_before = g.head(slot).size;
@@ -1830,7 +1921,7 @@ bool FeatureStore::Impl::process_row(const Row& r, std::size_t row, const std::u
     for (std::size_t k = 0; k < index_fields.size(); ++k) keys[k] = r.key(index_fields[k]);
     index_push(trans_hash(r.trans_num()), keys);
   }
-  enforce_budget();
+  if (budget != 0 && charged > budget) enforce_budget();
   return false;
 }
 

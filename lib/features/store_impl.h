@@ -292,6 +292,10 @@ struct Group {
     return inl_off != 0 && h.ring == reinterpret_cast<const std::byte*>(&h) + inl_off;
   }
   std::uint32_t n_slots = 0;
+  // Hot-path plan, derived from the layout and the accumulators by bind_layout().
+  std::vector<std::uint8_t> narrow_slots;  ///< slots stored in 4 signed bytes (checked per event)
+  std::vector<std::uint8_t> win_fields;    ///< per window: an accumulator reads event fields
+  std::vector<std::uint16_t> scan_accs;    ///< distinct / min / max accumulators (may scan)
   std::vector<std::unique_ptr<Bucket[]>> bucket_data;
   std::vector<std::uint32_t> free_slots;
 
