@@ -49,6 +49,9 @@ class RecordBuilder {
   /// Starts loading the intern-cache line of `s` (a reader calls it when it meets a string the
   /// builder will intern, so the miss overlaps the rest of the parse).
   void prefetch_intern(std::string_view s) noexcept;
+  /// Starts loading the per-card memo entry of a cc_num text (a reader calls it when it meets
+  /// cc_num: the entry is compared a whole record later, so its lines arrive meanwhile).
+  void prefetch_card(std::string_view cc_text) noexcept;
 
   /// Tests: false turns the per-card memo off (every transaction takes the full path).
   void set_card_memo(bool on) noexcept { memo_on_ = on; }
@@ -67,11 +70,18 @@ class RecordBuilder {
   bool get_coordinate(const Row& row, std::uint8_t slot, double bound, double& out);
   bool get_time(const Row& row, std::uint8_t slot, Micros& out, bool& present);
   bool get_event_time(const Row& row, std::optional<Micros> fallback, Micros& out);
-  bool numeric_kind(const Row& row, std::uint8_t slot);
+  // True when the slot's value may hold a number (else the error is set).
+  bool numeric_kind(const Row& row, std::uint8_t slot) {
+    const ValueKind k = row[slot].kind;
+    return k == ValueKind::kNumber || k == ValueKind::kString || k == ValueKind::kText ||
+           numeric_kind_fail(row, slot);
+  }
+  bool numeric_kind_fail(const Row& row, std::uint8_t slot);
 
   struct CardMemo;
   const CardMemo* memo_find(const Row& row, std::uint64_t cc) const noexcept;
-  void memo_store(const Row& row, const Transaction& tx) noexcept;
+  void memo_store(const Row& row, const Transaction& tx);
+  static std::size_t memo_set(std::string_view cc_text) noexcept;
 
   StrId intern(std::string_view s);
   StrId intern_slow(std::string_view s);
@@ -106,8 +116,7 @@ class RecordBuilder {
   static_assert(sizeof(InternEntry) == 64);
   static constexpr std::size_t kInternBytes = sizeof(InternEntry::bytes);
   static constexpr std::size_t kInternSetBits = 12;  // 4096 sets of 2 ways: 512 KiB
-  std::vector<InternEntry> intern_cache_ =
-      std::vector<InternEntry>(std::size_t{2} << kInternSetBits);
+  std::vector<InternEntry> intern_cache_;            // sized on first use, like memo_
   std::uint32_t epoch_ = 1;
 
   // The card attributes a memo entry covers, in the order of its bytes.
@@ -140,7 +149,9 @@ class RecordBuilder {
   static_assert(sizeof(CardMemo) == 256);
   static constexpr std::size_t kMemoSetBits = 11;  // 2048 sets of 2 ways: 1 MiB
   bool memo_on_ = true;
-  std::vector<CardMemo> memo_ = std::vector<CardMemo>(std::size_t{2} << kMemoSetBits);
+  // Sized on first use: an ingestor that sees no transaction (events, CSV headers only, a
+  // fuzzer's input) does not pay 1 MiB of zeroed memory.
+  std::vector<CardMemo> memo_;
   // The dictionary's generation() as of the last check.
   std::uint64_t dict_generation_ = 0;
 };

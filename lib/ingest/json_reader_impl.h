@@ -37,6 +37,20 @@ constexpr std::uint32_t kInternedSlots = [] {
   }
   return m;
 }();
+// cc_num: the builder's per-card memo entry is prefetched from its text (RecordBuilder::
+// prefetch_card), a whole record before the builder compares it.
+constexpr std::uint8_t kCardSlot = slot_of(Field::kCcNum);
+constexpr std::uint32_t kPrefetchedSlots = kInternedSlots | std::uint32_t{1} << kCardSlot;
+
+// Starts loading what the builder will look up for `slot`'s value (see above).
+inline void prefetch_for(std::uint8_t slot, std::string_view text, RecordBuilder& builder) {
+  if (((kPrefetchedSlots >> slot) & 1u) == 0) return;
+  if (slot == kCardSlot) {
+    builder.prefetch_card(text);
+  } else {
+    builder.prefetch_intern(text);
+  }
+}
 using simdjson::error_code;
 using simdjson::SUCCESS;
 
@@ -378,9 +392,7 @@ error_code Reader::fill(od::object obj, Row& row, RecordBuilder& builder, bool& 
     if (slot == kSlotNone) continue;  // unknown member: the iterator skips its value
     od::value v = member.value().value_unsafe();
     if (const error_code e = kTyped ? set_typed(v, slot, row) : set_plain(v, slot, row)) return e;
-    if ((kInternedSlots >> slot) & 1u) {
-      builder.prefetch_intern(row[slot].text);
-    }
+    prefetch_for(slot, row[slot].text, builder);
   }
   return SUCCESS;
 }
@@ -487,7 +499,7 @@ bool Reader::read_flat_fast(const char* data, std::size_t len, Row& row, RecordB
       if (p + n >= last || p[n] != '"') return false;
       if (slot != kSlotNone) {
         row.set(slot, std::string_view(p, n), ValueKind::kString);
-        if ((kInternedSlots >> slot) & 1u) builder.prefetch_intern(row[slot].text);
+        prefetch_for(slot, row[slot].text, builder);
       }
       p += n + 1;
     } else if ((c >= '0' && c <= '9') || c == '-') {
@@ -496,6 +508,7 @@ bool Reader::read_flat_fast(const char* data, std::size_t len, Row& row, RecordB
       if (slot != kSlotNone) {
         row.set(slot, std::string_view(begin, static_cast<std::size_t>(p - begin)),
                 ValueKind::kNumber);
+        if (slot == kCardSlot) builder.prefetch_card(row[slot].text);
       }
     } else if (c == 't' && std::memcmp(p, "true", 4) == 0) {
       if (slot != kSlotNone) row.set(slot, "true", ValueKind::kBool);

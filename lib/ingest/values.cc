@@ -47,13 +47,24 @@ bool eight_digits(const char* p, std::uint64_t& out) noexcept {
   }
 }
 
-}  // namespace
-
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
+// Four ASCII digits at p as their value (false when any byte is not a digit), the same way.
+bool four_digits(const char* p, std::uint32_t& out) noexcept {
+  if constexpr (std::endian::native != std::endian::little) {
+    return false;
+  } else {
+    std::uint32_t w;
+    std::memcpy(&w, p, sizeof w);
+    if (((w & 0xF0F0F0F0u) | (((w + 0x06060606u) & 0xF0F0F0F0u) >> 4)) != 0x33333333u) {
+      return false;
+    }
+    w -= 0x30303030u;
+    w = w * 10 + (w >> 8);  // byte k: 10 * digit k + digit k+1
+    out = (w & 0xFF) * 100 + ((w >> 16) & 0xFF);
+    return true;
+  }
 }
+
+}  // namespace
 
 NumError parse_scaled(std::string_view text, int scale, std::int64_t max_abs,
                       std::int64_t& out) noexcept {
@@ -208,6 +219,12 @@ NumError parse_double(std::string_view text, double& out) noexcept {
     bool ok = digits > 0;
     if (ok && i < s.size()) {
       ok = s[i++] == '.';
+      // Coordinates carry about six decimals: four at a time, then one by one (m may wrap
+      // for long texts; the digit count refuses them below).
+      for (std::uint32_t four; i + 4 <= s.size() && four_digits(s.data() + i, four); i += 4) {
+        m = m * 10000 + four;
+        frac += 4;
+      }
       while (i < s.size() && is_digit(s[i])) {
         m = m * 10 + static_cast<unsigned>(s[i++] - '0');
         ++frac;
@@ -253,6 +270,49 @@ NumError parse_epoch(std::string_view text, Micros& out) noexcept {
     scale = 3;  // ms
   }
   return parse_scaled(text, scale, kMax, out);
+}
+
+bool parse_timestamp_fixed(std::string_view s, Micros& out) noexcept {
+  if constexpr (std::endian::native != std::endian::little) {
+    return false;
+  } else {
+    if (s.size() != 19 || (s[10] != ' ' && s[10] != 'T')) return false;
+    std::uint64_t a, c;  // "YYYY-MM-" and "HH:MM:SS" (bytes 0..7 and 11..18)
+    std::memcpy(&a, s.data(), 8);
+    std::memcpy(&c, s.data() + 11, 8);
+    constexpr std::uint64_t kSepA = 0xFF0000FF00000000ULL;  // bytes 4, 7
+    constexpr std::uint64_t kDashes = 0x2D00002D00000000ULL;
+    constexpr std::uint64_t kSepC = 0x0000FF0000FF0000ULL;  // bytes 2, 5
+    constexpr std::uint64_t kColons = 0x00003A00003A0000ULL;
+    constexpr std::uint64_t kZeros = 0x3030303030303030ULL;
+    if ((a & kSepA) != kDashes || (c & kSepC) != kColons) return false;
+    // With the separators made '0', every byte must be a digit (eight_digits' test).
+    const std::uint64_t da = (a & ~kSepA) | (kZeros & kSepA);
+    const std::uint64_t dc = (c & ~kSepC) | (kZeros & kSepC);
+    const auto all_digits = [](std::uint64_t w) {
+      return ((w & 0xF0F0F0F0F0F0F0F0ULL) |
+              (((w + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) ==
+             0x3333333333333333ULL;
+    };
+    const unsigned d1 = static_cast<unsigned char>(s[8]) - unsigned{'0'};
+    const unsigned d0 = static_cast<unsigned char>(s[9]) - unsigned{'0'};
+    if (!all_digits(da) || !all_digits(dc) || d1 > 9 || d0 > 9) return false;
+    // Byte k of x * 10 + (x >> 8) is 10 * digit k + digit k+1 (at most 99: no carries).
+    const std::uint64_t xa = da - kZeros, xc = dc - kZeros;
+    const std::uint64_t pa = xa * 10 + (xa >> 8), pc = xc * 10 + (xc >> 8);
+    const auto byte = [](std::uint64_t w, int k) {
+      return static_cast<unsigned>(w >> (8 * k)) & 0xFF;
+    };
+    const int y = static_cast<int>(byte(pa, 0) * 100 + byte(pa, 2));
+    const unsigned mo = byte(pa, 5), d = d1 * 10 + d0;
+    const unsigned h = byte(pc, 0), mi = byte(pc, 3), sec = byte(pc, 6);
+    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60) {
+      return false;
+    }
+    out = days_from_civil(y, mo, d) * kMicrosPerDay + static_cast<Micros>(h) * kMicrosPerHour +
+          static_cast<Micros>(mi) * kMicrosPerMinute + static_cast<Micros>(sec) * kMicrosPerSecond;
+    return true;
+  }
 }
 
 std::string quote(std::string_view text) {

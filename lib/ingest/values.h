@@ -19,8 +19,13 @@ enum class NumError : std::uint8_t {
   kRange,      ///< a number, but beyond the allowed magnitude / sign
 };
 
-/// Trims ASCII spaces and tabs (CSV and string-typed numbers may carry them).
-std::string_view trim(std::string_view s) noexcept;
+/// Trims ASCII spaces and tabs (CSV and string-typed numbers may carry them). Inline: called
+/// on most values, nearly always with nothing to trim.
+inline std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
 
 /// Parses a decimal number ("-12.345", "1e3", "+.5") and returns round(value × 10^scale), rounded
 /// half away from zero, with |result| <= max_abs. `scale` may be negative.
@@ -36,6 +41,12 @@ NumError parse_double(std::string_view text, double& out) noexcept;
 /// A numeric time value: epoch seconds below 1e11, milliseconds below 1e14, microseconds below
 /// 1e17, nanoseconds above (what Debezium and DynamoDB send).
 NumError parse_epoch(std::string_view text, Micros& out) noexcept;
+
+/// The common timestamp, exactly "YYYY-MM-DD HH:MM:SS" (or 'T' for the space), read at fixed
+/// positions a word at a time. True only when `text` has that exact shape and is valid, and
+/// then `out` is parse_timestamp(text); false for anything else (the caller then asks
+/// parse_timestamp, which knows every other form and every rejection).
+bool parse_timestamp_fixed(std::string_view text, Micros& out) noexcept;
 
 /// `text` shortened to 40 bytes with non-printable bytes as \xNN, for error messages that must
 /// stay valid UTF-8 whatever the input was.
