@@ -178,9 +178,10 @@ inline bool missing(std::uint64_t w, bool key_slot) {
   return key_slot ? w == 0 : static_cast<std::int64_t>(w) == kMissing;
 }
 
-double view_value(const OutDef& o, const features_detail::View& v) {
+// The value of an aggregation over a window whose events number `count`.
+inline double agg_value(const OutDef& o, const features_detail::View& v, std::uint64_t count) {
   switch (o.agg) {
-    case Agg::kCount: return static_cast<double>(v.count);
+    case Agg::kCount: return static_cast<double>(count);
     case Agg::kSum: return v.n ? static_cast<double>(v.sum) / o.denom : kNaN;
     case Agg::kAvg:
       return v.n ? static_cast<double>(v.sum) / o.denom / static_cast<double>(v.n) : kNaN;
@@ -195,6 +196,9 @@ double view_value(const OutDef& o, const features_detail::View& v) {
     case Agg::kDistinct: return static_cast<double>(v.distinct);
   }
   return kNaN;
+}
+inline double view_value(const OutDef& o, const features_detail::View& v) {
+  return agg_value(o, v, v.count);
 }
 
 inline std::int64_t floor_mod(std::int64_t a, std::int64_t b) { return a - floor_div(a, b) * b; }
@@ -534,12 +538,10 @@ using features_detail::Layout;
 using features_detail::MonoQ;
 using features_detail::RecHead;
 
-inline std::int64_t ld64(const std::byte* p) {
-  std::int64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
-}
-inline void st64(std::byte* p, std::int64_t v) { std::memcpy(p, &v, 8); }
+// Running sums are 8-byte aligned int64 words of the record (pages are uint64_t arrays): typed
+// access, so that their stores do not force the hot loops to reload everything else.
+inline std::int64_t ld64(const std::byte* p) { return *reinterpret_cast<const std::int64_t*>(p); }
+inline void st64(std::byte* p, std::int64_t v) { *reinterpret_cast<std::int64_t*>(p) = v; }
 inline i128 ld128(const std::byte* p) {
   i128 v;
   std::memcpy(&v, p, sizeof v);
@@ -1849,7 +1851,12 @@ bool FeatureStore::Impl::process_row(const Row& r, std::size_t row, const std::u
     Micros te = t;
     if (cls[gi] == kTooLate) te = g.head(slot).newest;  // kAcceptAsArrival
     g.ev[0] = static_cast<std::uint64_t>(te);
-    for (std::size_t k = 0; k < g.slots.size(); ++k) g.ev[1 + k] = slot_value(r, g.slots[k]);
+    {
+      const SlotDef* const slots = g.slots.data();
+      const std::size_t n_slots = g.slots.size();
+      std::uint64_t* const ev = g.ev.data();
+      for (std::size_t k = 0; k < n_slots; ++k) ev[1 + k] = slot_value(r, slots[k]);
+    }
     if (!g.narrow_slots.empty()) ensure_fits(g, g.ev.data());
 
     const bool in_order = cls[gi] != kLate;
@@ -1894,26 +1901,23 @@ bool FeatureStore::Impl::process_row(const Row& r, std::size_t row, const std::u
   }
   if (late) ++counters.late_in_order;
 
-  for (std::size_t j = 0; j < outs.size(); ++j) {
-    const OutDef& o = outs[j];
-    Group& g = groups[o.group];
-    double v = kNaN;
-    switch (o.src) {
-      case OutDef::Src::kWindow:
-        if (o.acc < 0) {
-          v = static_cast<double>(g.win_count[o.window]);
-        } else {
-          View& view = g.acc_view[static_cast<std::size_t>(o.acc)];
-          view.count = g.win_count[o.window];
-          v = view_value(o, view);
-        }
-        break;
-      case OutDef::Src::kBucket: v = view_value(o, g.bucket_view[o.window]); break;
-      case OutDef::Src::kStatus:
-        v = static_cast<double>(status_count(g, r.key(g.key), t, o.length));
-        break;
+  const OutDef* const outs_p = outs.data();
+  const std::size_t n_outs = outs.size();
+  double* const* const out_cols = cols.data() + kBuiltinFeatureCount;
+  for (std::size_t j = 0; j < n_outs; ++j) {
+    const OutDef& o = outs_p[j];
+    const Group& g = groups[o.group];
+    double v;
+    if (o.src == OutDef::Src::kWindow) {
+      const std::uint64_t count = g.win_count[o.window];
+      v = o.acc < 0 ? static_cast<double>(count)
+                    : agg_value(o, g.acc_view[static_cast<std::size_t>(o.acc)], count);
+    } else if (o.src == OutDef::Src::kBucket) {
+      v = view_value(o, g.bucket_view[o.window]);
+    } else {
+      v = static_cast<double>(status_count(g, r.key(g.key), t, o.length));
     }
-    put(kBuiltinFeatureCount + j, v);
+    out_cols[j][row] = v;
   }
 
   if (!index_fields.empty() && !r.trans_num().empty()) {
