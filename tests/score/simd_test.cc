@@ -228,6 +228,26 @@ struct World {
   }
 };
 
+// The interpreter's ASTs of a config's rule conditions and of its model terms.
+std::vector<std::unique_ptr<score::Expr>> rule_asts(const Config& c) {
+  std::vector<std::unique_ptr<score::Expr>> asts;
+  for (const auto& r : c.rules) {
+    score::ParseError pe;
+    asts.push_back(score::parse_condition(r.when, score::NameScope{kNames}, pe));
+    REQUIRE(asts.back());
+  }
+  return asts;
+}
+std::vector<std::unique_ptr<score::Expr>> term_asts(const Config& c) {
+  std::vector<std::unique_ptr<score::Expr>> asts;
+  for (const auto& t : c.model.terms) {
+    score::ParseError pe;
+    asts.push_back(score::parse_term(t.feature, score::NameScope{kNames}, pe));
+    REQUIRE(asts.back());
+  }
+  return asts;
+}
+
 }  // namespace
 
 TEST_CASE("random rules: every arch == scalar == AST interpreter, every tail", "[score][simd]") {
@@ -248,12 +268,7 @@ TEST_CASE("random rules: every arch == scalar == AST interpreter, every tail", "
     REQUIRE(scalar.ok());
 
     // Expected from the interpreter.
-    std::vector<std::unique_ptr<score::Expr>> asts;
-    for (const auto& r : c.rules) {
-      score::ParseError pe;
-      asts.push_back(score::parse_condition(r.when, score::NameScope{kNames}, pe));
-      REQUIRE(asts.back());
-    }
+    const auto asts = rule_asts(c);
     Interp interp{w.batch, w.features, w.flags, w.dict};
     std::vector<Decision> want(kRows);
     for (std::size_t i = 0; i < kRows; ++i) {
@@ -387,12 +402,7 @@ TEST_CASE("random model terms: every arch == scalar, values == AST interpreter",
     auto scalar = Scorer::compile(c, kNames, w.dict, {ScoreArch::kScalar});
     INFO(scalar.status().to_string());
     REQUIRE(scalar.ok());
-    std::vector<std::unique_ptr<score::Expr>> asts;
-    for (const auto& t : c.model.terms) {
-      score::ParseError pe;
-      asts.push_back(score::parse_term(t.feature, score::NameScope{kNames}, pe));
-      REQUIRE(asts.back());
-    }
+    const auto asts = term_asts(c);
     Interp interp{w.batch, w.features, w.flags, w.dict};
     std::vector<Decision> ref(kRows);
     ScoreScratch scratch;
@@ -506,23 +516,13 @@ TEST_CASE("decisions with rules and a model == reference, every arch and tail", 
     INFO(scalar.status().to_string());
     REQUIRE(scalar.ok());
 
-    std::vector<std::unique_ptr<score::Expr>> asts;
-    for (const auto& r : c.rules) {
-      score::ParseError pe;
-      asts.push_back(score::parse_condition(r.when, score::NameScope{kNames}, pe));
-      REQUIRE(asts.back());
-    }
+    const auto asts = rule_asts(c);
     const bool one_pass = scalar->dump_program().find("top2 <- terms:") != std::string::npos;
     one_pass_rounds += one_pass;
     if (terms == 0 || terms > score::kMaxModelTerms || (round % 6 == 3 && terms > 1)) {
       CHECK_FALSE(one_pass);
     }
-    std::vector<std::unique_ptr<score::Expr>> term_asts;
-    for (const auto& t : c.model.terms) {
-      score::ParseError pe;
-      term_asts.push_back(score::parse_term(t.feature, score::NameScope{kNames}, pe));
-      REQUIRE(term_asts.back());
-    }
+    const auto terms_ast = term_asts(c);
     std::vector<std::uint32_t> order(c.rules.size());
     std::iota(order.begin(), order.end(), 0U);
     std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
@@ -544,9 +544,9 @@ TEST_CASE("decisions with rules and a model == reference, every arch and tail", 
       int i0 = -1, i1 = -1;
       for (std::size_t t = 0; t < terms; ++t) {
         const auto& term = c.model.terms[t];
-        double z = term_asts[t]->type == score::Type::kBool
-                       ? (interp.cond(*term_asts[t], i) ? 1.0 : 0.0)
-                       : interp.num(*term_asts[t], i);
+        double z = terms_ast[t]->type == score::Type::kBool
+                       ? (interp.cond(*terms_ast[t], i) ? 1.0 : 0.0)
+                       : interp.num(*terms_ast[t], i);
         if (term.mean != 0) z = z - term.mean;
         double contrib = z * (term.weight / term.std);
         if (std::isnan(contrib)) contrib = 0;
@@ -633,15 +633,12 @@ TEST_CASE("threshold ladders: every arch == AST interpreter, every tail", "[scor
     auto scalar = Scorer::compile(c, kNames, w.dict, {ScoreArch::kScalar});
     INFO(scalar.status().to_string());
     REQUIRE(scalar.ok());
-    std::vector<std::unique_ptr<score::Expr>> asts;
+    const auto asts = rule_asts(c);
     std::vector<const score::Expr*> roots;
     std::vector<std::string> ids;
-    for (const auto& r : c.rules) {
-      score::ParseError pe;
-      asts.push_back(score::parse_condition(r.when, score::NameScope{kNames}, pe));
-      REQUIRE(asts.back());
-      roots.push_back(asts.back().get());
-      ids.push_back(r.id);
+    for (std::size_t r = 0; r < c.rules.size(); ++r) {
+      roots.push_back(asts[r].get());
+      ids.push_back(c.rules[r].id);
     }
     const score::CompiledProgram prog = score::generate(roots, {}, kNames, ids, w.dict);
     for (std::size_t k = 0; k < prog.code.size(); ++k) {
