@@ -7,6 +7,7 @@
 
 #include <immintrin.h>
 
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -59,6 +60,21 @@ struct SimdLanes {
   }
   static mask mask_or(mask a, mask b) noexcept { return a | b; }
   static num select(mask m, num a, num b) noexcept { return xsimd::select(m, a, b); }
+  /// Lane j is 1.0 where bit j of `b` is set, else 0.0 (bits past the width ignored).
+  static num from_bits(std::uint64_t b) noexcept {
+    if constexpr (std::is_base_of_v<xsimd::avx512f, Arch>) {
+      return num(_mm512_maskz_mov_pd(static_cast<__mmask8>(b), _mm512_set1_pd(1.0)));
+    } else {
+      static constexpr auto kTable = [] {
+        std::array<std::array<double, width>, std::size_t{1} << width> t{};
+        for (std::size_t v = 0; v < t.size(); ++v) {
+          for (std::size_t j = 0; j < width; ++j) t[v][j] = (v >> j) & 1 ? 1.0 : 0.0;
+        }
+        return t;
+      }();
+      return num::load_unaligned(kTable[b & ((std::uint64_t{1} << width) - 1)].data());
+    }
+  }
   static num abs(num a) noexcept { return xsimd::abs(a); }
   // A sign flip, not xsimd's unary minus: xsimd 8.1 computes that as 0 − a on AVX-512, which
   // turns −0 into +0 (and 1 / −0 into +inf).
