@@ -217,7 +217,56 @@ const RecordBuilder::CardMemo* RecordBuilder::memo_find(const Row& row,
   return e;
 }
 
-void RecordBuilder::memo_store(const Row& row, const Transaction& tx) {
+namespace {
+
+// Where a transaction is built: a Transaction, or one row of a batch's columns (the ingestor's
+// path: no record to zero, fill and copy again). Same accessors, one reference per field.
+// reset() writes Transaction's defaults field by field (no temporary to zero and copy back).
+// clang-format off
+#define VIGIL_TX_FIELDS(X)                                                                \
+  X(time) X(unix_time) X(cc_num) X(amt_cents) X(lat) X(lon) X(merch_lat) X(merch_lon)     \
+  X(merchant) X(category) X(first) X(last) X(street) X(city) X(state) X(job) X(zip)       \
+  X(city_pop) X(dob) X(gender) X(is_fraud) X(trans_num)
+// clang-format on
+
+// A field added to Transaction must be added to the list above too.
+static_assert(sizeof(Transaction) == 160, "update VIGIL_TX_FIELDS for Transaction's new field");
+
+const Transaction kDefaultTransaction{};
+
+struct ToRecord {
+  Transaction& t;
+#define VIGIL_X(f) \
+  auto& f() noexcept { return t.f; }
+  VIGIL_TX_FIELDS(VIGIL_X)
+#undef VIGIL_X
+  void reset() noexcept {
+#define VIGIL_X(f) t.f = kDefaultTransaction.f;
+    VIGIL_TX_FIELDS(VIGIL_X)
+#undef VIGIL_X
+  }
+};
+
+struct ToColumns {
+  TransactionBatch& b;
+  std::size_t i;
+#define VIGIL_X(f) \
+  auto& f() noexcept { return b.f[i]; }
+  VIGIL_TX_FIELDS(VIGIL_X)
+#undef VIGIL_X
+  void reset() noexcept {
+#define VIGIL_X(f) b.f[i] = kDefaultTransaction.f;
+    VIGIL_TX_FIELDS(VIGIL_X)
+#undef VIGIL_X
+  }
+};
+
+#undef VIGIL_TX_FIELDS
+
+}  // namespace
+
+template <class Out>
+void RecordBuilder::memo_store(const Row& row, Out tx) {
   constexpr std::uint32_t kMask = memo_mask();
   std::size_t total = 0;
   for (const Field f : kMemoFields) {
@@ -229,9 +278,9 @@ void RecordBuilder::memo_store(const Row& row, const Transaction& tx) {
   // The card's own way, else an empty or stale one, else the older of the two (way 0 is
   // moved to way 1 so the newest card sits in way 0).
   CardMemo* e;
-  if (set[0].cc == tx.cc_num) {
+  if (set[0].cc == tx.cc_num()) {
     e = &set[0];
-  } else if (set[1].cc == tx.cc_num) {
+  } else if (set[1].cc == tx.cc_num()) {
     e = &set[1];
   } else if (set[0].epoch != epoch_) {
     e = &set[0];
@@ -241,21 +290,21 @@ void RecordBuilder::memo_store(const Row& row, const Transaction& tx) {
     set[1] = set[0];
     e = &set[0];
   }
-  e->cc = tx.cc_num;
+  e->cc = tx.cc_num();
   e->epoch = epoch_;
   e->present = row.present & kMask;
-  e->first = tx.first;
-  e->last = tx.last;
-  e->street = tx.street;
-  e->city = tx.city;
-  e->state = tx.state;
-  e->job = tx.job;
-  e->zip = tx.zip;
-  e->city_pop = tx.city_pop;
-  e->lat = tx.lat;
-  e->lon = tx.lon;
-  e->dob = tx.dob;
-  e->gender = tx.gender;
+  e->first = tx.first();
+  e->last = tx.last();
+  e->street = tx.street();
+  e->city = tx.city();
+  e->state = tx.state();
+  e->job = tx.job();
+  e->zip = tx.zip();
+  e->city_pop = tx.city_pop();
+  e->lat = tx.lat();
+  e->lon = tx.lon();
+  e->dob = tx.dob();
+  e->gender = tx.gender();
   std::size_t at = 0;
   for (std::size_t i = 0; i < kMemoCount; ++i) {
     const std::uint8_t slot = slot_of(kMemoFields[i]);
@@ -469,13 +518,14 @@ bool RecordBuilder::event_type(const Row& row, EventType& type) {
   return true;
 }
 
-bool RecordBuilder::transaction(const Row& row, Transaction& tx) {
-  tx = Transaction{};
+template <class Out>
+bool RecordBuilder::build_transaction(const Row& row, Out tx) {
+  tx.reset();
   std::string_view id;
   if (!get_string(row, slot_of(Field::kTransNum), true, true, id)) return false;
   id = trim(id);
   if (const auto t = TransId::from(id)) {
-    tx.trans_num = *t;
+    tx.trans_num() = *t;
   } else {
     return fail(RejectKind::kTooLarge, "trans_num",
                 absl::StrFormat("trans_num is %u bytes, limit %u", id.size(), TransId::kMaxSize));
@@ -489,23 +539,23 @@ bool RecordBuilder::transaction(const Row& row, Transaction& tx) {
   }
   if (!present) return fail(RejectKind::kMissingField, "cc_num", "missing required field cc_num");
   if (cc == 0) return fail(RejectKind::kOutOfRange, "cc_num", "cc_num must not be 0");
-  tx.cc_num = cc;
+  tx.cc_num() = cc;
 
-  if (!get_scaled(row, slot_of(Field::kAmt), 2, kMaxAmountCents, tx.amt_cents, present)) {
+  if (!get_scaled(row, slot_of(Field::kAmt), 2, kMaxAmountCents, tx.amt_cents(), present)) {
     return false;
   }
   if (!present) return fail(RejectKind::kMissingField, "amt", "missing required field amt");
 
   bool has_time = false;
-  if (!get_time(row, slot_of(Field::kTransDateTransTime), tx.time, has_time)) return false;
+  if (!get_time(row, slot_of(Field::kTransDateTransTime), tx.time(), has_time)) return false;
   std::int64_t unix_micros = 0;
   bool has_unix = false;
   if (!get_scaled(row, slot_of(Field::kUnixTime), 6, kMaxMicros, unix_micros, has_unix)) {
     return false;
   }
   if (has_unix) {
-    tx.unix_time = floor_div(unix_micros, kMicrosPerSecond);
-    if (!has_time) tx.time = unix_micros;
+    tx.unix_time() = floor_div(unix_micros, kMicrosPerSecond);
+    if (!has_time) tx.time() = unix_micros;
   } else if (!has_time) {
     return fail(RejectKind::kMissingField, "trans_date_trans_time",
                 "missing required time: neither trans_date_trans_time nor unix_time");
@@ -519,41 +569,41 @@ bool RecordBuilder::transaction(const Row& row, Transaction& tx) {
                                        Field::kLast,     Field::kStreet,   Field::kCity,
                                        Field::kState,    Field::kJob};
   constexpr std::size_t kTxStrings = 2;  // merchant, category: not card attributes
-  std::array<std::string_view, std::size(kStrings)> strings;
+  std::array<std::string_view, std::size(kStrings)>& strings = strings_;
   for (std::size_t i = 0; i < (memo != nullptr ? kTxStrings : std::size(kStrings)); ++i) {
     if (!get_string(row, slot_of(kStrings[i]), false, false, strings[i])) return false;
   }
 
   if (memo != nullptr) {
-    tx.zip = memo->zip;
-    tx.city_pop = memo->city_pop;
-    tx.lat = memo->lat;
-    tx.lon = memo->lon;
+    tx.zip() = memo->zip;
+    tx.city_pop() = memo->city_pop;
+    tx.lat() = memo->lat;
+    tx.lon() = memo->lon;
   } else {
     std::uint64_t u = 0;
     if (!get_unsigned(row, slot_of(Field::kZip), std::numeric_limits<std::uint32_t>::max(), u,
                       present)) {
       return false;
     }
-    if (present) tx.zip = static_cast<std::uint32_t>(u);
+    if (present) tx.zip() = static_cast<std::uint32_t>(u);
     if (!get_unsigned(row, slot_of(Field::kCityPop), std::numeric_limits<std::uint32_t>::max(), u,
                       present)) {
       return false;
     }
-    if (present) tx.city_pop = static_cast<std::uint32_t>(u);
-    if (!get_coordinate(row, slot_of(Field::kLat), 90, tx.lat) ||
-        !get_coordinate(row, slot_of(Field::kLong), 180, tx.lon)) {
+    if (present) tx.city_pop() = static_cast<std::uint32_t>(u);
+    if (!get_coordinate(row, slot_of(Field::kLat), 90, tx.lat()) ||
+        !get_coordinate(row, slot_of(Field::kLong), 180, tx.lon())) {
       return false;
     }
   }
-  if (!get_coordinate(row, slot_of(Field::kMerchLat), 90, tx.merch_lat) ||
-      !get_coordinate(row, slot_of(Field::kMerchLong), 180, tx.merch_lon)) {
+  if (!get_coordinate(row, slot_of(Field::kMerchLat), 90, tx.merch_lat()) ||
+      !get_coordinate(row, slot_of(Field::kMerchLong), 180, tx.merch_lon())) {
     return false;
   }
 
   if (memo != nullptr) {
-    tx.dob = memo->dob;
-    tx.gender = memo->gender;
+    tx.dob() = memo->dob;
+    tx.gender() = memo->gender;
   } else {
     std::string_view s;
     if (!get_string(row, slot_of(Field::kDob), false, false, s)) return false;
@@ -563,13 +613,13 @@ bool RecordBuilder::transaction(const Row& row, Transaction& tx) {
         return fail(RejectKind::kOutOfRange, "dob",
                     absl::StrFormat("dob: not a valid YYYY-MM-DD date: %s", quote(s)));
       }
-      tx.dob = *d;
+      tx.dob() = *d;
     }
 
     if (!get_string(row, slot_of(Field::kGender), false, false, s)) return false;
     s = trim(s);
     if (s == "M" || s == "F") {
-      tx.gender = s[0];
+      tx.gender() = s[0];
     } else if (!s.empty()) {
       return fail(RejectKind::kOutOfRange, "gender",
                   absl::StrFormat("gender must be 'M' or 'F', got %s", quote(s)));
@@ -586,11 +636,11 @@ bool RecordBuilder::transaction(const Row& row, Transaction& tx) {
           absl::StrFormat("is_fraud: expected 0/1 or a boolean, got %s", kind_name(v.kind)));
     }
     if (t.size() == 1 && (t[0] == '0' || t[0] == '1')) {
-      tx.is_fraud = static_cast<std::int8_t>(t[0] - '0');
+      tx.is_fraud() = static_cast<std::int8_t>(t[0] - '0');
     } else if (t == "true") {
-      tx.is_fraud = 1;
+      tx.is_fraud() = 1;
     } else if (t == "false") {
-      tx.is_fraud = 0;
+      tx.is_fraud() = 0;
     } else if (!t.empty()) {
       return fail(RejectKind::kOutOfRange, "is_fraud",
                   absl::StrFormat("is_fraud must be 0 or 1, got %s", quote(t)));
@@ -598,17 +648,17 @@ bool RecordBuilder::transaction(const Row& row, Transaction& tx) {
   }
 
   // All checks passed: only now touch the dictionary.
-  StrId* const ids[] = {&tx.merchant, &tx.category, &tx.first, &tx.last,
-                        &tx.street,   &tx.city,     &tx.state, &tx.job};
+  StrId* const ids[] = {&tx.merchant(), &tx.category(), &tx.first(), &tx.last(),
+                        &tx.street(),   &tx.city(),     &tx.state(), &tx.job()};
   if (memo != nullptr) {
     // The memo's strings are in the dictionary already: interning them would add nothing.
     for (std::size_t i = 0; i < kTxStrings; ++i) *ids[i] = intern(strings[i]);
-    tx.first = memo->first;
-    tx.last = memo->last;
-    tx.street = memo->street;
-    tx.city = memo->city;
-    tx.state = memo->state;
-    tx.job = memo->job;
+    tx.first() = memo->first;
+    tx.last() = memo->last;
+    tx.street() = memo->street;
+    tx.city() = memo->city;
+    tx.state() = memo->state;
+    tx.job() = memo->job;
     return true;
   }
   for (std::size_t i = 0; i < std::size(kStrings); ++i) {
@@ -616,6 +666,14 @@ bool RecordBuilder::transaction(const Row& row, Transaction& tx) {
   }
   if (memo_on_) memo_store(row, tx);
   return true;
+}
+
+bool RecordBuilder::transaction(const Row& row, Transaction& tx) {
+  return build_transaction(row, ToRecord{tx});
+}
+
+bool RecordBuilder::transaction(const Row& row, TransactionBatch& batch) {
+  return build_transaction(row, ToColumns{batch, batch.size()});
 }
 
 std::string_view RecordBuilder::status_text(const Row& row) noexcept {

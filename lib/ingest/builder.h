@@ -35,6 +35,9 @@ class RecordBuilder {
   /// Validates every field, then interns the strings (so a rejected record adds nothing to the
   /// dictionary). False with error() set on the first problem.
   bool transaction(const Row& row, Transaction& tx);
+  /// The same, written straight into row batch.size() of `batch`'s columns (which must be below
+  /// capacity()); the caller commits the row with set_size(size() + 1) when this returns true.
+  bool transaction(const Row& row, TransactionBatch& batch);
   /// A status change from `now`; `before` (a CDC old image) supplies `previous` when the row
   /// lacks it. `fallback_time` is used when the row has no "time".
   bool status(const Row& now, const Row* before, std::optional<Micros> fallback_time,
@@ -80,7 +83,10 @@ class RecordBuilder {
 
   struct CardMemo;
   const CardMemo* memo_find(const Row& row, std::uint64_t cc) const noexcept;
-  void memo_store(const Row& row, const Transaction& tx);
+  template <class Out>
+  void memo_store(const Row& row, Out tx);
+  template <class Out>
+  bool build_transaction(const Row& row, Out tx);
   static std::size_t memo_set(std::string_view cc_text) noexcept;
 
   StrId intern(std::string_view s);
@@ -91,6 +97,9 @@ class RecordBuilder {
   const IngestLimits& limits_;
   const KeyTable& keys_;
   RecordError error_;
+  // The string values of the transaction being built (a member: a local array was zeroed on
+  // every call).
+  std::array<std::string_view, 8> strings_;
 
  public:
   /// Call whenever control may have left the ingestor (an API call begins, a sink callback

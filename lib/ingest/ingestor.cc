@@ -156,10 +156,14 @@ struct Ingestor::Impl final : ingest::CdcHandler {
     builder.dictionary_may_have_changed();
     batch.clear();
   }
-  void push(const Transaction& t) {
-    batch.push_back(t);
+  // Builds a transaction from `r` straight into the batch's next row (the batch is never full
+  // here: a full one is flushed at once) and commits it; false (error set) when rejected.
+  bool push(ingest::RecordBuilder& b, const ingest::Row& r) {
+    if (!b.transaction(r, batch)) return false;
+    batch.set_size(batch.size() + 1);
     ++stats.transactions;
     if (batch.full()) flush();
+    return true;
   }
   void reject(RejectKind kind, std::string_view field, std::string_view reason) {
     ++stats.rejected;
@@ -204,7 +208,6 @@ struct Ingestor::Impl final : ingest::CdcHandler {
   TransactionBatch batch;
   IngestStats stats;
   ingest::Row row;
-  Transaction tx;
   StatusChange status;
   FlagChange flag;
   Rejected rejected;
@@ -359,8 +362,7 @@ void Ingestor::Impl::deliver_row(const ingest::Row& r) {
   if (!builder.event_type(r, type)) return reject_from_builder();
   switch (type) {
     case ingest::EventType::kTransaction:
-      if (!builder.transaction(r, tx)) return reject_from_builder();
-      push(tx);
+      if (!push(builder, r)) return reject_from_builder();
       return;
     case ingest::EventType::kStatus:
       if (!builder.status(r, nullptr, std::nullopt, status)) return reject_from_builder();
@@ -432,8 +434,7 @@ void Ingestor::Impl::on_cdc(ingest::CdcRecord& rec, bool ok, ingest::RecordBuild
   // A transaction row.
   switch (rec.op) {
     case Op::kInsert:
-      if (!b.transaction(image, tx)) return reject_here();
-      push(tx);
+      if (!push(b, image)) return reject_here();
       return;
     case Op::kUpdate: {
       const std::string_view now = ingest::RecordBuilder::status_text(rec.now);
