@@ -101,6 +101,25 @@ std::uint64_t trans_hash(std::string_view s) {
   return h ^ (h >> 31);
 }
 
+// TransactionBatch::key(), inline: the hot loops read a key or two per row and group, and the
+// out-of-line call cost more than the load.
+inline std::uint64_t batch_key(const TransactionBatch& b, Field f, std::size_t i) {
+  switch (f) {
+    case Field::kCcNum: return b.cc_num[i];
+    case Field::kMerchant: return b.merchant[i];
+    case Field::kCategory: return b.category[i];
+    case Field::kFirst: return b.first[i];
+    case Field::kLast: return b.last[i];
+    case Field::kStreet: return b.street[i];
+    case Field::kCity: return b.city[i];
+    case Field::kState: return b.state[i];
+    case Field::kJob: return b.job[i];
+    case Field::kZip: return b.zip[i];
+    case Field::kGender: return static_cast<unsigned char>(b.gender[i]);
+    default: return b.key(f, i);
+  }
+}
+
 // Row accessors: the same per-row code reads a batch column or a single record.
 struct BatchRow {
   const TransactionBatch& b;
@@ -116,7 +135,7 @@ struct BatchRow {
   std::int64_t unix_time() const { return b.unix_time[i]; }
   std::int8_t is_fraud() const { return b.is_fraud[i]; }
   std::string_view trans_num() const { return b.trans_num[i].view(); }
-  std::uint64_t key(Field f) const { return b.key(f, i); }
+  std::uint64_t key(Field f) const { return batch_key(b, f, i); }
 };
 
 struct TxRow {
@@ -212,6 +231,7 @@ void bind_layout(features_detail::Group& g) {
     a.ev_off = g.lay.off[a.slot];
     a.ev_code = g.lay.code[a.slot];
     a.key_slot = g.slots[a.slot].kind == SlotKind::kKey;
+    a.plain_sum = a.distinct < 0 && !a.has_n && !a.sq && a.min_q < 0 && a.max_q < 0;
   }
   const std::uint32_t n = g.inl_bytes / g.lay.bytes;
   g.inl_cap = n >= 2 ? n : 0;
@@ -415,6 +435,7 @@ std::unique_ptr<FeatureStore::Impl> FeatureStore::Impl::build(const Config& conf
       }
     }
     g.rec_bytes = off;
+    bind_layout(g);  // (again: has_n is known now)
     // Logical bytes: the record, ~10 bytes of hash table, the bucket array (the inline ring
     // below only fills the record's last line, and events are charged as events).
     std::uint64_t bucket_bytes = 0;
@@ -1061,6 +1082,12 @@ void FeatureStore::Impl::push_in_order(Group& g, std::uint32_t slot) {
     const std::size_t n_accs = g.accs_by_window[w].size();
     while (features_detail::load_time(e) <= lo) {
       for (std::size_t k = 0; k < n_accs; ++k) {
+        if (accs_all[accs[k]].plain_sum) {
+          const AccDef& a = accs_all[accs[k]];
+          const auto x = static_cast<std::int64_t>(load_code(e + a.ev_off, a.ev_code));
+          if (x != kMissing) *reinterpret_cast<std::int64_t*>(rec + a.off) -= x;
+          continue;
+        }
         const AccDef a = accs_all[accs[k]];  // a copy: record stores cannot alias it
         const std::uint64_t v = load_code(e + a.ev_off, a.ev_code);
         if (missing(v, a.key_slot)) continue;
@@ -1093,9 +1120,18 @@ void FeatureStore::Impl::push_in_order(Group& g, std::uint32_t slot) {
     const std::uint32_t held = n - idx;
     for (std::size_t k = 0; k < n_accs; ++k) {
       const std::uint16_t ai = accs[k];
+      View& view = acc_view[ai];
+      if (accs_all[ai].plain_sum) {
+        const AccDef& a = accs_all[ai];
+        const auto x = static_cast<std::int64_t>(ev[1 + a.slot]);
+        auto* const sum = reinterpret_cast<std::int64_t*>(rec + a.off);
+        if (x != kMissing) *sum += x;
+        view.n = held;
+        view.sum = *sum;
+        continue;
+      }
       const AccDef a = accs_all[ai];
       const std::uint64_t v = ev[1 + a.slot];
-      View& view = acc_view[ai];
       if (a.distinct >= 0) {
         std::uint64_t dw = ds_word(rec, a);
         if (ds_small(dw)) {
@@ -1676,22 +1712,23 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot,
         const DistinctSet* d = ds_ptr(dw);
         __builtin_prefetch(d);
         // The entry the new value probes first.
-        const std::uint32_t i = ds_home(b.key(g.slots[a.slot].field, row), d->cap - 1);
+        const std::uint32_t i = ds_home(batch_key(b, g.slots[a.slot].field, row), d->cap - 1);
         const std::size_t esz = a.narrow ? 8 : 16;
         __builtin_prefetch(reinterpret_cast<const std::byte*>(d + 1) + i * esz, 1);
       } else {
         scan_from = std::min(scan_from, idx);
       }
     }
-    for (const std::uint32_t off : {a.min_q >= 0 ? a.min_off : 0u, a.max_q >= 0 ? a.max_off : 0u}) {
-      if (off == 0) continue;
+    auto queue = [&](std::uint32_t off) {
       const MonoQ& q = *reinterpret_cast<const MonoQ*>(rec + off);
       if (q.buf == nullptr) {
         scan_from = std::min(scan_from, idx);
       } else if (q.size > 0) {
         __builtin_prefetch(q.buf);
       }
-    }
+    };
+    if (a.min_q >= 0) queue(a.min_off);
+    if (a.max_q >= 0) queue(a.max_off);
   }
   // Each other window's oldest event (the cursor's): its time line, and its last byte when
   // an accumulator reads its fields.
@@ -2086,21 +2123,29 @@ Status FeatureStore::process(const TransactionBatch& batch, FeatureMatrix& out,
   s.hints.resize(n * ng);
   for (std::size_t gi = 0; gi < ng; ++gi) {
     const Field f = s.groups[gi].key;
-    for (std::size_t i = 0; i < n; ++i) {
-      s.hashes[i * ng + gi] = features_detail::key_hash(batch.key(f, i));
-    }
+    std::uint64_t* const hk = s.hashes.data() + gi;
+    for (std::size_t i = 0; i < n; ++i) hk[i * ng] = features_detail::key_hash(batch_key(batch, f, i));
+  }
+  const std::uint64_t* const hashes = s.hashes.data();
+  std::uint32_t* const hints = s.hints.data();
+  // Groups without distinct / min / max have no dependent lines: no stage-3 call for them.
+  std::uint64_t deps_mask = 0;
+  for (std::size_t gi = 0; gi < ng; ++gi) {
+    const Impl::Group& g = s.groups[gi];
+    if (gi >= 64 || g.n_distinct != 0 || g.n_mono != 0) deps_mask |= std::uint64_t{1} << (gi & 63);
   }
   auto stage = [&](std::size_t i, int what) {
+    const std::uint64_t* const hk = hashes + i * ng;
+    std::uint32_t* const ht = hints + i * ng;
     for (std::size_t gi = 0; gi < ng; ++gi) {
-      const std::size_t k = i * ng + gi;
       if (what == 0) {
-        s.prefetch_table(gi, s.hashes[k]);
+        s.prefetch_table(gi, hk[gi]);
       } else if (what == 1) {
-        s.hints[k] = s.prefetch_rec(gi, s.hashes[k]);
+        ht[gi] = s.prefetch_rec(gi, hk[gi]);
       } else if (what == 2) {
-        s.prefetch_ring(gi, s.hints[k], batch, i);
-      } else {
-        s.prefetch_deps(gi, s.hints[k]);
+        s.prefetch_ring(gi, ht[gi], batch, i);
+      } else if ((deps_mask >> (gi & 63)) & 1) {
+        s.prefetch_deps(gi, ht[gi]);
       }
     }
   };

@@ -198,6 +198,8 @@ struct AccDef {
   // bind_layout() refreshes them whenever the layout changes.
   std::uint8_t ev_off = 0, ev_code = 0;
   bool key_slot = false;  ///< a key value (0 = missing) rather than a scaled one
+  /// Σx only (no n, Σx², queues or distinct): the hot loop's short path.
+  bool plain_sum = false;
 };
 
 /// One event field as stored with `code` (see Layout), as its logical word.
