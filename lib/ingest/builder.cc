@@ -478,7 +478,7 @@ bool RecordBuilder::get_time(const Row& row, std::uint8_t slot, Micros& out, boo
   }
   const std::string_view text = trim(v.text);
   if (v.kind != ValueKind::kNumber) {
-    if (parse_timestamp_fixed(text, out)) return true;
+    if (parse_timestamp_fixed(text, out, date_cache_)) return true;
     if (const auto t = parse_timestamp(text)) {
       out = *t;
       return true;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ingest/row.h"
+#include "ingest/values.h"
 #include "vigil/dictionary.h"
 #include "vigil/ingest.h"
 #include "vigil/model.h"
@@ -100,6 +101,7 @@ class RecordBuilder {
   // The string values of the transaction being built (a member: a local array was zeroed on
   // every call).
   std::array<std::string_view, 8> strings_;
+  DateCache date_cache_;  // the day of the last timestamp read
 
  public:
   /// Call whenever control may have left the ingestor (an API call begins, a sink callback

@@ -54,6 +54,38 @@ inline void prefetch_for(std::uint8_t slot, std::string_view text, RecordBuilder
 using simdjson::error_code;
 using simdjson::SUCCESS;
 
+// The byte constants of the scanners below. read_flat_fast makes them once per record and
+// hides their values from the optimizer (an empty asm), so they stay in registers across its
+// loop: built inside the scanners, GCC rematerialized each one (move, vmovd, broadcast) at
+// every call, 21 instructions before each number and 9 before each string.
+struct ScanConstants {
+#if defined(__AVX2__)
+  __m256i quote, backslash, space, below_zero, above_nine, minus, plus, point, lower_e;
+#endif
+};
+inline ScanConstants scan_constants(bool opaque) noexcept {
+  ScanConstants k;
+#if defined(__AVX2__)
+  k.quote = _mm256_set1_epi8('"');
+  k.backslash = _mm256_set1_epi8('\\');
+  k.space = _mm256_set1_epi8(0x20);
+  k.below_zero = _mm256_set1_epi8('0' - 1);
+  k.above_nine = _mm256_set1_epi8('9' + 1);
+  k.minus = _mm256_set1_epi8('-');
+  k.plus = _mm256_set1_epi8('+');
+  k.point = _mm256_set1_epi8('.');
+  k.lower_e = _mm256_set1_epi8('e');
+  if (opaque) {
+    asm(""
+        : "+x"(k.quote), "+x"(k.backslash), "+x"(k.space), "+x"(k.below_zero), "+x"(k.above_nine),
+          "+x"(k.minus), "+x"(k.plus), "+x"(k.point), "+x"(k.lower_e));
+  }
+#else
+  (void)opaque;
+#endif
+  return k;
+}
+
 // raw_json_token() runs up to the next structural character, so it may end in whitespace.
 std::string_view trim_json_ws(std::string_view s) noexcept {
   while (!s.empty() &&
@@ -94,12 +126,13 @@ std::size_t quote_or_backslash(const char* p) noexcept {
 // character or any non-ASCII byte (signed compare: 0x80..0xFF are negative), or `limit - p`
 // (at least) when there is none before `limit`. Reads whole registers up to 31 bytes past
 // `limit`: callers keep `limit` at least that far inside a padded buffer.
-std::size_t plain_string_stop(const char* p, const char* limit) noexcept {
+inline std::size_t plain_string_stop(const char* p, const char* limit,
+                                     const ScanConstants& k) noexcept {
   const auto room = static_cast<std::size_t>(limit - p);
 #ifdef __AVX2__
-  const __m256i quote = _mm256_set1_epi8('"');
-  const __m256i backslash = _mm256_set1_epi8('\\');
-  const __m256i space = _mm256_set1_epi8(0x20);
+  const __m256i quote = k.quote;
+  const __m256i backslash = k.backslash;
+  const __m256i space = k.space;
   for (std::size_t i = 0; i < room; i += 32) {
     const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
     const __m256i stop = _mm256_or_si256(
@@ -109,6 +142,7 @@ std::size_t plain_string_stop(const char* p, const char* limit) noexcept {
     if (hit != 0) return i + static_cast<std::size_t>(__builtin_ctz(hit));
   }
 #elif defined(__SSE2__)
+  (void)k;
   const __m128i quote = _mm_set1_epi8('"');
   const __m128i backslash = _mm_set1_epi8('\\');
   const __m128i space = _mm_set1_epi8(0x20);
@@ -121,6 +155,7 @@ std::size_t plain_string_stop(const char* p, const char* limit) noexcept {
     if (hit != 0) return i + static_cast<std::size_t>(__builtin_ctz(hit));
   }
 #else
+  (void)k;
   for (std::size_t i = 0; i < room; ++i) {
     const auto c = static_cast<unsigned char>(p[i]);
     if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) return i;
@@ -132,25 +167,25 @@ std::size_t plain_string_stop(const char* p, const char* limit) noexcept {
 // Length of the run of bytes a JSON number token may hold (digits . - + e E; the builder's
 // parsers judge the exact form) starting at p, a register at a time. Bounded by any other byte,
 // e.g. the record's closing brace; reads whole registers past it (padding).
-std::size_t number_run(const char* p) noexcept {
+inline std::size_t number_run(const char* p, const ScanConstants& k) noexcept {
 #if defined(__AVX2__)
-  const __m256i below_zero = _mm256_set1_epi8('0' - 1);
-  const __m256i above_nine = _mm256_set1_epi8('9' + 1);
-  const __m256i lower = _mm256_set1_epi8(0x20);
+  const __m256i below_zero = k.below_zero;
+  const __m256i above_nine = k.above_nine;
+  const __m256i lower = k.space;
   for (std::size_t i = 0;; i += 32) {
     const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
     const __m256i digit =
         _mm256_and_si256(_mm256_cmpgt_epi8(w, below_zero), _mm256_cmpgt_epi8(above_nine, w));
-    const __m256i sign = _mm256_or_si256(_mm256_cmpeq_epi8(w, _mm256_set1_epi8('-')),
-                                         _mm256_cmpeq_epi8(w, _mm256_set1_epi8('+')));
-    const __m256i point_exp =
-        _mm256_or_si256(_mm256_cmpeq_epi8(w, _mm256_set1_epi8('.')),
-                        _mm256_cmpeq_epi8(_mm256_or_si256(w, lower), _mm256_set1_epi8('e')));
+    const __m256i sign =
+        _mm256_or_si256(_mm256_cmpeq_epi8(w, k.minus), _mm256_cmpeq_epi8(w, k.plus));
+    const __m256i point_exp = _mm256_or_si256(
+        _mm256_cmpeq_epi8(w, k.point), _mm256_cmpeq_epi8(_mm256_or_si256(w, lower), k.lower_e));
     const auto in = static_cast<std::uint32_t>(
         _mm256_movemask_epi8(_mm256_or_si256(digit, _mm256_or_si256(sign, point_exp))));
     if (in != 0xFFFFFFFFu) return i + static_cast<std::size_t>(__builtin_ctz(~in));
   }
 #elif defined(__SSE2__)
+  (void)k;
   const __m128i below_zero = _mm_set1_epi8('0' - 1);
   const __m128i above_nine = _mm_set1_epi8('9' + 1);
   const __m128i lower = _mm_set1_epi8(0x20);
@@ -168,6 +203,7 @@ std::size_t number_run(const char* p) noexcept {
     if (in != 0xFFFFu) return i + static_cast<std::size_t>(__builtin_ctz(~in));
   }
 #else
+  (void)k;
   std::size_t i = 0;
   for (;; ++i) {
     const char c = p[i];
@@ -458,6 +494,7 @@ bool Reader::read_flat_fast(const char* data, std::size_t len, Row& row, RecordB
   if (len < 2 || data[0] != '{' || data[len - 1] != '}') return false;
   const char* const last = data + len - 1;  // the closing brace
   const char* p = data + 1;
+  const ScanConstants k = scan_constants(/*opaque=*/true);
   KeyGuess* const guesses = guesses_[0].data();
   std::size_t index = 0;
   while (true) {
@@ -483,7 +520,7 @@ bool Reader::read_flat_fast(const char* data, std::size_t len, Row& row, RecordB
       slot = g->slot;
       n = g->len;
     } else {
-      n = plain_string_stop(p, last);
+      n = plain_string_stop(p, last, k);
       if (p + n >= last || p[n] != '"') return false;
       const std::string_view key(p, n);
       slot = keys_.find_padded(key);
@@ -495,7 +532,7 @@ bool Reader::read_flat_fast(const char* data, std::size_t len, Row& row, RecordB
     const char c = *p;
     if (c == '"') {
       ++p;
-      n = plain_string_stop(p, last);
+      n = plain_string_stop(p, last, k);
       if (p + n >= last || p[n] != '"') return false;
       if (slot != kSlotNone) {
         row.set(slot, std::string_view(p, n), ValueKind::kString);
@@ -504,7 +541,7 @@ bool Reader::read_flat_fast(const char* data, std::size_t len, Row& row, RecordB
       p += n + 1;
     } else if ((c >= '0' && c <= '9') || c == '-') {
       const char* const begin = p;
-      p += number_run(p);  // stops at the closing brace at the latest
+      p += number_run(p, k);  // stops at the closing brace at the latest
       if (slot != kSlotNone) {
         row.set(slot, std::string_view(begin, static_cast<std::size_t>(p - begin)),
                 ValueKind::kNumber);

@@ -272,47 +272,65 @@ NumError parse_epoch(std::string_view text, Micros& out) noexcept {
   return parse_scaled(text, scale, kMax, out);
 }
 
-bool parse_timestamp_fixed(std::string_view s, Micros& out) noexcept {
+bool parse_timestamp_fixed(std::string_view s, Micros& out, DateCache& cache) noexcept {
   if constexpr (std::endian::native != std::endian::little) {
     return false;
   } else {
     if (s.size() != 19 || (s[10] != ' ' && s[10] != 'T')) return false;
     std::uint64_t a, c;  // "YYYY-MM-" and "HH:MM:SS" (bytes 0..7 and 11..18)
+    std::uint16_t dd;    // "DD"
     std::memcpy(&a, s.data(), 8);
+    std::memcpy(&dd, s.data() + 8, 2);
     std::memcpy(&c, s.data() + 11, 8);
     constexpr std::uint64_t kSepA = 0xFF0000FF00000000ULL;  // bytes 4, 7
     constexpr std::uint64_t kDashes = 0x2D00002D00000000ULL;
     constexpr std::uint64_t kSepC = 0x0000FF0000FF0000ULL;  // bytes 2, 5
     constexpr std::uint64_t kColons = 0x00003A00003A0000ULL;
     constexpr std::uint64_t kZeros = 0x3030303030303030ULL;
-    if ((a & kSepA) != kDashes || (c & kSepC) != kColons) return false;
     // With the separators made '0', every byte must be a digit (eight_digits' test).
-    const std::uint64_t da = (a & ~kSepA) | (kZeros & kSepA);
-    const std::uint64_t dc = (c & ~kSepC) | (kZeros & kSepC);
     const auto all_digits = [](std::uint64_t w) {
       return ((w & 0xF0F0F0F0F0F0F0F0ULL) |
               (((w + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) ==
              0x3333333333333333ULL;
     };
-    const unsigned d1 = static_cast<unsigned char>(s[8]) - unsigned{'0'};
-    const unsigned d0 = static_cast<unsigned char>(s[9]) - unsigned{'0'};
-    if (!all_digits(da) || !all_digits(dc) || d1 > 9 || d0 > 9) return false;
+    const std::uint64_t dc = (c & ~kSepC) | (kZeros & kSepC);
+    if ((c & kSepC) != kColons || !all_digits(dc)) return false;
     // Byte k of x * 10 + (x >> 8) is 10 * digit k + digit k+1 (at most 99: no carries).
-    const std::uint64_t xa = da - kZeros, xc = dc - kZeros;
-    const std::uint64_t pa = xa * 10 + (xa >> 8), pc = xc * 10 + (xc >> 8);
     const auto byte = [](std::uint64_t w, int k) {
       return static_cast<unsigned>(w >> (8 * k)) & 0xFF;
     };
+    const std::uint64_t xc = dc - kZeros;
+    const std::uint64_t pc = xc * 10 + (xc >> 8);
+    const unsigned h = byte(pc, 0), mi = byte(pc, 3), sec = byte(pc, 6);
+    if (h > 23 || mi > 59 || sec > 60) return false;
+    const Micros time_of_day = static_cast<Micros>(h) * kMicrosPerHour +
+                               static_cast<Micros>(mi) * kMicrosPerMinute +
+                               static_cast<Micros>(sec) * kMicrosPerSecond;
+    if (cache.valid && cache.ymd == a && cache.dd == dd) {  // a date already checked
+      out = cache.midnight + time_of_day;
+      return true;
+    }
+    const unsigned d1 = static_cast<unsigned char>(s[8]) - unsigned{'0'};
+    const unsigned d0 = static_cast<unsigned char>(s[9]) - unsigned{'0'};
+    const std::uint64_t da = (a & ~kSepA) | (kZeros & kSepA);
+    if ((a & kSepA) != kDashes || !all_digits(da) || d1 > 9 || d0 > 9) return false;
+    const std::uint64_t xa = da - kZeros;
+    const std::uint64_t pa = xa * 10 + (xa >> 8);
     const int y = static_cast<int>(byte(pa, 0) * 100 + byte(pa, 2));
     const unsigned mo = byte(pa, 5), d = d1 * 10 + d0;
-    const unsigned h = byte(pc, 0), mi = byte(pc, 3), sec = byte(pc, 6);
-    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60) {
-      return false;
-    }
-    out = days_from_civil(y, mo, d) * kMicrosPerDay + static_cast<Micros>(h) * kMicrosPerHour +
-          static_cast<Micros>(mi) * kMicrosPerMinute + static_cast<Micros>(sec) * kMicrosPerSecond;
+    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo)) return false;
+    cache.ymd = a;
+    cache.dd = dd;
+    cache.valid = true;
+    cache.midnight = days_from_civil(y, mo, d) * kMicrosPerDay;
+    out = cache.midnight + time_of_day;
     return true;
   }
+}
+
+bool parse_timestamp_fixed(std::string_view s, Micros& out) noexcept {
+  DateCache cache;
+  return parse_timestamp_fixed(s, out, cache);
 }
 
 std::string quote(std::string_view text) {

@@ -48,6 +48,17 @@ NumError parse_epoch(std::string_view text, Micros& out) noexcept;
 /// parse_timestamp, which knows every other form and every rejection).
 bool parse_timestamp_fixed(std::string_view text, Micros& out) noexcept;
 
+/// The date of the last timestamp parse_timestamp_fixed read with it: records of a
+/// time-ordered stream nearly all share their day, so the calendar is worked out once a day.
+struct DateCache {
+  std::uint64_t ymd = 0;  ///< bytes 0..7 ("YYYY-MM-") of the cached date
+  std::uint16_t dd = 0;   ///< bytes 8..9 ("DD")
+  bool valid = false;
+  Micros midnight = 0;
+};
+/// parse_timestamp_fixed, remembering the date in `cache` (same results).
+bool parse_timestamp_fixed(std::string_view text, Micros& out, DateCache& cache) noexcept;
+
 /// `text` shortened to 40 bytes with non-printable bytes as \xNN, for error messages that must
 /// stay valid UTF-8 whatever the input was.
 std::string quote(std::string_view text);
