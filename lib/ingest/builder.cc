@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <utility>
 
 #include "absl/strings/str_format.h"
 #include "ingest/values.h"
@@ -204,17 +205,24 @@ const RecordBuilder::CardMemo* RecordBuilder::memo_find(const Row& row,
   const CardMemo* const set = &memo_[memo_set(row[slot_of(Field::kCcNum)].text) * 2];
   const CardMemo* e = set[0].cc == cc ? &set[0] : set[1].cc == cc ? &set[1] : nullptr;
   if (e == nullptr || e->epoch != epoch_ || (row.present & kMask) != e->present) return nullptr;
+  // Unrolled at compile time: each value's slot is a constant and its compare has its own
+  // branches (the lengths of one field repeat, so they predict well).
   std::size_t at = 0;
-  for (std::size_t i = 0; i < kMemoCount; ++i) {
-    const std::uint8_t slot = slot_of(kMemoFields[i]);
-    if (!row.has(slot)) continue;
+  const auto same = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
+    constexpr std::uint8_t slot = slot_of(kMemoFields[I]);
+    if (!row.has(slot)) return true;
     const Value& v = row[slot];
-    const std::size_t n = e->lens[i];
-    if (v.kind != e->kinds[i] || v.text.size() != n) return nullptr;
-    if (n != 0 && !same_bytes(e->bytes + at, v.text.data(), n)) return nullptr;
+    const std::size_t n = e->lens[I];
+    if (v.kind != e->kinds[I] || v.text.size() != n) return false;
+    if (n != 0 && !same_bytes(e->bytes + at, v.text.data(), n)) return false;
     at += n;
+    return true;
+  };
+  const bool all = [&]<std::size_t... I>(std::index_sequence<I...>) {
+    return (same(std::integral_constant<std::size_t, I>{}) && ...);
   }
-  return e;
+  (std::make_index_sequence<kMemoCount>{});
+  return all ? e : nullptr;
 }
 
 namespace {

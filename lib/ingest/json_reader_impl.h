@@ -306,8 +306,8 @@ class Reader final : public JsonReader {
     std::uint8_t len = 0;  // 0: no guess
     std::uint8_t slot = kSlotNone;
     bool plain = false;  // a guess made of bytes plain_string_stop passes (fast path may use it)
-    // The plain key and its closing quote, zero-padded, and the mask of those bytes: the fast
-    // path checks a key with one register compare (0: no pattern).
+    // The plain key, its closing quote and a colon, zero-padded, and the mask of those bytes:
+    // the fast path checks a key and what follows it with one register compare (0: none).
     std::uint32_t pattern_mask = 0;
     char pattern[32] = {};
 
@@ -334,11 +334,12 @@ class Reader final : public JsonReader {
       std::memcpy(masks, mask, sizeof masks);
       len = static_cast<std::uint8_t>(key.size());
       slot = s;
-      if (plain) {  // key.size() <= 24: the key and its quote fit the pattern
+      if (plain) {  // key.size() <= 24: the key, its quote and the colon fit the pattern
         std::memset(pattern, 0, sizeof pattern);
         std::memcpy(pattern, key.data(), key.size());
         pattern[key.size()] = '"';
-        pattern_mask = static_cast<std::uint32_t>((std::uint64_t{1} << (key.size() + 1)) - 1);
+        pattern[key.size() + 1] = ':';
+        pattern_mask = static_cast<std::uint32_t>((std::uint64_t{1} << (key.size() + 2)) - 1);
       }
     }
   };
@@ -496,17 +497,19 @@ bool Reader::read_flat_fast(const char* data, std::size_t len, Row& row, RecordB
   const char* p = data + 1;
   const ScanConstants k = scan_constants(/*opaque=*/true);
   KeyGuess* const guesses = guesses_[0].data();
+  // A local: the row's stores (size_t members of string_views) could alias the limit.
+  const std::size_t max_fields = limits_.max_fields;
   std::size_t index = 0;
   while (true) {
     if (*p != '"') return false;  // also rejects "{}": the general path takes it
     ++p;
-    if (++index > limits_.max_fields) return false;
+    if (++index > max_fields) return false;
     std::uint8_t slot;
     std::size_t n;
     KeyGuess* const g = index <= kGuesses ? &guesses[index - 1] : nullptr;
-    // A plain guess that matches up to a closing quote inside the record is the whole key, as
-    // plain_string_stop would have found it.
 #if defined(__AVX2__)
+    // A plain guess whose pattern (the key, its closing quote and the colon) matches, quote
+    // inside the record, is the whole key, as plain_string_stop would have found it.
     const auto pattern_hit = [](const KeyGuess& k, const char* at) noexcept {
       const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(at));
       const __m256i want = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k.pattern));
@@ -514,38 +517,47 @@ bool Reader::read_flat_fast(const char* data, std::size_t len, Row& row, RecordB
       return (eq & k.pattern_mask) == k.pattern_mask;
     };
     if (g != nullptr && g->pattern_mask != 0 && pattern_hit(*g, p) && p + g->len < last) {
-#else
-    if (g != nullptr && g->plain && g->matches(p) && p + g->len < last) {
-#endif
       slot = g->slot;
-      n = g->len;
-    } else {
-      n = plain_string_stop(p, last, k);
-      if (p + n >= last || p[n] != '"') return false;
-      const std::string_view key(p, n);
-      slot = keys_.find_padded(key);
-      if (g != nullptr) g->learn(key, slot);
+      p += g->len + 2;  // the colon was matched too (it is not the closing brace: before it)
+    } else
+#endif
+    {
+#if !defined(__AVX2__)
+      // A plain guess that matches up to a closing quote inside the record is the whole key.
+      if (g != nullptr && g->plain && g->matches(p) && p + g->len < last) {
+        slot = g->slot;
+        n = g->len;
+      } else
+#endif
+      {
+        n = plain_string_stop(p, last, k);
+        if (p + n >= last || p[n] != '"') return false;
+        const std::string_view key(p, n);
+        slot = keys_.find_padded(key);
+        if (g != nullptr) g->learn(key, slot);
+      }
+      p += n + 1;
+      if (*p != ':') return false;
+      ++p;
     }
-    p += n + 1;
-    if (*p != ':') return false;
-    ++p;
     const char c = *p;
     if (c == '"') {
       ++p;
       n = plain_string_stop(p, last, k);
       if (p + n >= last || p[n] != '"') return false;
       if (slot != kSlotNone) {
-        row.set(slot, std::string_view(p, n), ValueKind::kString);
-        prefetch_for(slot, row[slot].text, builder);
+        const std::string_view text(p, n);
+        row.set(slot, text, ValueKind::kString);
+        prefetch_for(slot, text, builder);
       }
       p += n + 1;
     } else if ((c >= '0' && c <= '9') || c == '-') {
       const char* const begin = p;
       p += number_run(p, k);  // stops at the closing brace at the latest
       if (slot != kSlotNone) {
-        row.set(slot, std::string_view(begin, static_cast<std::size_t>(p - begin)),
-                ValueKind::kNumber);
-        if (slot == kCardSlot) builder.prefetch_card(row[slot].text);
+        const std::string_view text(begin, static_cast<std::size_t>(p - begin));
+        row.set(slot, text, ValueKind::kNumber);
+        if (slot == kCardSlot) builder.prefetch_card(text);
       }
     } else if (c == 't' && std::memcmp(p, "true", 4) == 0) {
       if (slot != kSlotNone) row.set(slot, "true", ValueKind::kBool);
