@@ -532,12 +532,15 @@ bool RecordBuilder::build_transaction(const Row& row, Out tx) {
   std::string_view id;
   if (!get_string(row, slot_of(Field::kTransNum), true, true, id)) return false;
   id = trim(id);
-  if (const auto t = TransId::from(id)) {
-    tx.trans_num() = *t;
-  } else {
+  if (id.size() > TransId::kMaxSize) {
     return fail(RejectKind::kTooLarge, "trans_num",
                 absl::StrFormat("trans_num is %u bytes, limit %u", id.size(), TransId::kMaxSize));
   }
+  // TransId::from's value written in place: reset() zeroed the id, so the bytes past the text
+  // stay zero as from() leaves them (no optional to zero, fill and copy twice).
+  TransId& trans_num = tx.trans_num();
+  std::memcpy(trans_num.bytes.data(), id.data(), id.size());
+  trans_num.size = static_cast<std::uint8_t>(id.size());
 
   bool present = false;
   std::uint64_t cc = 0;

@@ -314,7 +314,10 @@ void Ingestor::Impl::record(const char* data, std::uint64_t total, char last,
     csv_record(rec);
     return;
   }
-  if (rec.find_first_not_of(" \t\r") == std::string_view::npos) return;  // blank line
+  if (rec.empty() || ((rec[0] == ' ' || rec[0] == '\t' || rec[0] == '\r') &&
+                      rec.find_first_not_of(" \t\r") == std::string_view::npos)) {
+    return;  // blank line
+  }
   json_record(rec.data(), rec.size(), readable);
 }
 
