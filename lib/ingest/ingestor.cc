@@ -141,6 +141,32 @@ struct Ingestor::Impl final : ingest::CdcHandler {
     line += 1 + (options.format == Format::kCsv ? csv.take_newlines() : 0);
   }
 
+  // NDJSON: a plain flat record read before its line is framed. The fast path accepts no raw
+  // line break, so when its closing brace is followed by one ("\n" or "\r\n") the record is
+  // exactly what framing, record() and json_record() would have handed it, and it is delivered
+  // as they would; the line's memchr and the calls between are saved. Anything else (the
+  // fast path refuses, no line break, a record near the chunk's end, over the size limit, the
+  // stream's first record, which may open with a BOM) returns false and takes the usual way.
+  bool flat_shortcut(const char*& p, const char* end) {
+    if (options.format != Format::kNdjson || rec_offset == 0 ||
+        static_cast<std::size_t>(end - p) <= 2 * ingest::kJsonPadding) {
+      return false;
+    }
+    const char* const close = json->read_flat_prefix(p, end - ingest::kJsonPadding, row, builder);
+    if (close == nullptr) return false;
+    const auto len = static_cast<std::size_t>(close + 1 - p);
+    const char* nl = close + 1;
+    if (*nl == '\r') ++nl;
+    if (*nl != '\n' || len > options.limits.max_record_bytes) return false;
+    ++stats.records;
+    current = std::string_view(p, len);
+    deliver_row(row);
+    end_line();
+    pos += static_cast<std::uint64_t>(nl - p) + 1;
+    p = nl + 1;
+    return true;
+  }
+
   // Formats ------------------------------------------------------------------------------
   void json_record(const char* data, std::size_t len, std::size_t readable);
   const char* canonical_copy(const char* data, std::size_t len) noexcept;
@@ -258,6 +284,7 @@ Status Ingestor::Impl::feed(std::string_view chunk) {
     }
     rec_offset = pos;
     rec_line = line;
+    if (flat_shortcut(p, end)) continue;
     const char* nl = find_end(p, end);
     if (nl == nullptr) {
       carrying = true;

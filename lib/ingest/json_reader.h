@@ -68,6 +68,15 @@ class JsonReader {
   virtual bool read_flat(const char* data, std::size_t len, std::size_t capacity, Row& row,
                          RecordBuilder& builder) = 0;
 
+  /// NDJSON framing shortcut: reads a record starting at `data` as read_flat's fast path
+  /// would, without knowing where the record ends, and returns its closing brace (the caller
+  /// checks that a line break follows: the fast path takes no raw line break, so the record is
+  /// then exactly [data, brace]); nullptr when the fast path does not take it or it does not
+  /// close by `limit`. Bytes up to limit + kJsonPadding must be readable. The row is
+  /// meaningful only on success. Always nullptr when the fast path is off.
+  virtual const char* read_flat_prefix(const char* data, const char* limit, Row& row,
+                                       RecordBuilder& builder) = 0;
+
   /// Reads one CDC line and hands each record to `handler`. False (with builder.error() set) when
   /// the line as a whole is unreadable; records already handed over stay delivered.
   virtual bool read_cdc(const char* data, std::size_t len, std::size_t capacity,

@@ -165,14 +165,16 @@ inline std::size_t plain_string_stop(const char* p, const char* limit,
 }
 
 // Length of the run of bytes a JSON number token may hold (digits . - + e E; the builder's
-// parsers judge the exact form) starting at p, a register at a time. Bounded by any other byte,
-// e.g. the record's closing brace; reads whole registers past it (padding).
-inline std::size_t number_run(const char* p, const ScanConstants& k) noexcept {
+// parsers judge the exact form) starting at p, a register at a time, or more than limit - p
+// when the run goes on past limit. Reads whole registers up to 31 bytes past limit.
+inline std::size_t number_run(const char* p, const char* limit, const ScanConstants& k) noexcept {
+  const auto room = static_cast<std::size_t>(limit - p);
 #if defined(__AVX2__)
   const __m256i below_zero = k.below_zero;
   const __m256i above_nine = k.above_nine;
   const __m256i lower = k.space;
-  for (std::size_t i = 0;; i += 32) {
+  std::size_t i = 0;
+  for (; i <= room; i += 32) {
     const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
     const __m256i digit =
         _mm256_and_si256(_mm256_cmpgt_epi8(w, below_zero), _mm256_cmpgt_epi8(above_nine, w));
@@ -189,7 +191,8 @@ inline std::size_t number_run(const char* p, const ScanConstants& k) noexcept {
   const __m128i below_zero = _mm_set1_epi8('0' - 1);
   const __m128i above_nine = _mm_set1_epi8('9' + 1);
   const __m128i lower = _mm_set1_epi8(0x20);
-  for (std::size_t i = 0;; i += 16) {
+  std::size_t i = 0;
+  for (; i <= room; i += 16) {
     const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
     const __m128i digit =
         _mm_and_si128(_mm_cmpgt_epi8(w, below_zero), _mm_cmplt_epi8(w, above_nine));
@@ -205,13 +208,14 @@ inline std::size_t number_run(const char* p, const ScanConstants& k) noexcept {
 #else
   (void)k;
   std::size_t i = 0;
-  for (;; ++i) {
+  for (; i <= room; ++i) {
     const char c = p[i];
     if (!((c >= '0' && c <= '9') || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E')) {
       return i;
     }
   }
 #endif
+  return i;  // beyond room: no end at or before limit
 }
 
 // A DynamoDB attribute value: {"S": "…"}, {"N": "…"}, {"BOOL": true}, {"NULL": true}; the other
@@ -265,6 +269,11 @@ class Reader final : public JsonReader {
 
   bool read_flat(const char* data, std::size_t len, std::size_t capacity, Row& row,
                  RecordBuilder& builder) override;
+  const char* read_flat_prefix(const char* data, const char* limit, Row& row,
+                               RecordBuilder& builder) override {
+    row.clear();
+    return fast_path_ ? flat_object_fast(data, limit, row, builder) : nullptr;
+  }
   bool read_cdc(const char* data, std::size_t len, std::size_t capacity, CdcHandler& handler,
                 RecordBuilder& builder) override;
   std::uint64_t raw_checksum(const char* data, std::size_t len, std::size_t& docs,
@@ -274,6 +283,8 @@ class Reader final : public JsonReader {
 
  private:
   bool read_flat_fast(const char* data, std::size_t len, Row& row, RecordBuilder& builder);
+  const char* flat_object_fast(const char* data, const char* limit, Row& row,
+                               RecordBuilder& builder);
   bool json_error(simdjson::error_code e, std::string_view where, const char* data, std::size_t len,
                   RecordBuilder& builder);
   template <bool kTyped>
@@ -491,9 +502,21 @@ simdjson_inline error_code Reader::set_plain(od::value& v, std::uint8_t slot, Ro
 // win, unknown members skipped). Anything else returns false untouched by side effects that
 // matter (the row is cleared again and the key guesses are only hints), and the general path
 // reads the record, so rejections keep their one source.
+//
+// flat_object_fast reads such an object from its '{' at `data` without knowing where it ends:
+// it returns the closing brace, or nullptr. The object must close at or before `limit` (bytes
+// up to limit + 31 are read); read_flat_fast puts `limit` on the record's last byte, so the
+// object must close exactly there.
 bool Reader::read_flat_fast(const char* data, std::size_t len, Row& row, RecordBuilder& builder) {
-  if (len < 2 || data[0] != '{' || data[len - 1] != '}') return false;
+  if (len < 2 || data[len - 1] != '}') return false;
   const char* const last = data + len - 1;  // the closing brace
+  return flat_object_fast(data, last, row, builder) == last;
+}
+
+const char* Reader::flat_object_fast(const char* data, const char* limit, Row& row,
+                                     RecordBuilder& builder) {
+  if (data >= limit || data[0] != '{') return nullptr;
+  const char* const last = limit;
   const char* p = data + 1;
   const ScanConstants k = scan_constants(/*opaque=*/true);
   KeyGuess* const guesses = guesses_[0].data();
@@ -501,9 +524,11 @@ bool Reader::read_flat_fast(const char* data, std::size_t len, Row& row, RecordB
   const std::size_t max_fields = limits_.max_fields;
   std::size_t index = 0;
   while (true) {
-    if (*p != '"') return false;  // also rejects "{}": the general path takes it
+    // Keys and values start before `last` (where read_flat_fast has the closing brace), so no
+    // scan ever starts past it.
+    if (p >= last || *p != '"') return nullptr;  // also rejects "{}": the general path takes it
     ++p;
-    if (++index > max_fields) return false;
+    if (++index > max_fields) return nullptr;
     std::uint8_t slot;
     std::size_t n;
     KeyGuess* const g = index <= kGuesses ? &guesses[index - 1] : nullptr;
@@ -531,20 +556,21 @@ bool Reader::read_flat_fast(const char* data, std::size_t len, Row& row, RecordB
 #endif
       {
         n = plain_string_stop(p, last, k);
-        if (p + n >= last || p[n] != '"') return false;
+        if (p + n >= last || p[n] != '"') return nullptr;
         const std::string_view key(p, n);
         slot = keys_.find_padded(key);
         if (g != nullptr) g->learn(key, slot);
       }
       p += n + 1;
-      if (*p != ':') return false;
+      if (*p != ':') return nullptr;
       ++p;
     }
+    if (p >= last) return nullptr;
     const char c = *p;
     if (c == '"') {
       ++p;
       n = plain_string_stop(p, last, k);
-      if (p + n >= last || p[n] != '"') return false;
+      if (p + n >= last || p[n] != '"') return nullptr;
       if (slot != kSlotNone) {
         const std::string_view text(p, n);
         row.set(slot, text, ValueKind::kString);
@@ -553,7 +579,7 @@ bool Reader::read_flat_fast(const char* data, std::size_t len, Row& row, RecordB
       p += n + 1;
     } else if ((c >= '0' && c <= '9') || c == '-') {
       const char* const begin = p;
-      p += number_run(p, k);  // stops at the closing brace at the latest
+      p += number_run(p, last, k);  // past `last`: no close in time, refused below
       if (slot != kSlotNone) {
         const std::string_view text(begin, static_cast<std::size_t>(p - begin));
         row.set(slot, text, ValueKind::kNumber);
@@ -569,13 +595,14 @@ bool Reader::read_flat_fast(const char* data, std::size_t len, Row& row, RecordB
       if (slot != kSlotNone) row.set(slot, {}, ValueKind::kNull);
       p += 4;
     } else {
-      return false;
+      return nullptr;
     }
+    if (p > last) return nullptr;  // a number or atom ran past `last`
     if (*p == ',') {
       ++p;
       continue;
     }
-    return p == last;
+    return *p == '}' ? p : nullptr;
   }
 }
 
