@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -166,5 +167,50 @@ class RecordBuilder {
   // The dictionary's generation() as of the last check.
   std::uint64_t dict_generation_ = 0;
 };
+
+// Inline: the JSON readers call these in their per-field loop, where a call would also cost
+// the loop its vector registers (all caller-saved).
+
+inline std::uint64_t RecordBuilder::intern_hash(std::string_view s) noexcept {
+  // The length and (up to) the first and last eight bytes, no over-read.
+  const std::size_t n = s.size();
+  std::uint64_t a, b;
+  if (n >= 8) {
+    std::memcpy(&a, s.data(), 8);
+    std::memcpy(&b, s.data() + n - 8, 8);
+  } else if (n >= 4) {
+    std::uint32_t x, y;
+    std::memcpy(&x, s.data(), 4);
+    std::memcpy(&y, s.data() + n - 4, 4);
+    a = x;
+    b = y;
+  } else {
+    a = static_cast<unsigned char>(s[0]) | static_cast<unsigned char>(s[n / 2]) << 8;
+    b = static_cast<unsigned char>(s[n - 1]);
+  }
+  return (a ^ (b * 0xC2B2AE3D27D4EB4FULL) ^ n) * 0x9E3779B97F4A7C15ULL;
+}
+
+inline void RecordBuilder::prefetch_intern(std::string_view s) noexcept {
+  if (s.empty() || s.size() > kInternBytes || intern_cache_.empty()) return;
+  __builtin_prefetch(&intern_cache_[(intern_hash(s) >> (64 - kInternSetBits)) * 2]);
+}
+
+// The set of a card is picked by its cc_num text (trimmed), not its value, so a reader can
+// prefetch the entry as soon as it meets the text, a whole record before the builder parses
+// it. Entries still match on the value: two spellings of one number only cost a miss.
+inline std::size_t RecordBuilder::memo_set(std::string_view cc_text) noexcept {
+  cc_text = trim(cc_text);
+  if (cc_text.empty()) return 0;
+  return static_cast<std::size_t>(intern_hash(cc_text) >> (64 - kMemoSetBits));
+}
+
+inline void RecordBuilder::prefetch_card(std::string_view cc_text) noexcept {
+  if (memo_.empty()) return;
+  const char* const line = reinterpret_cast<const char*>(&memo_[memo_set(cc_text) * 2]);
+  // Way 0 holds the set's newest card, usually the only one: all of its lines, and the tag
+  // line of way 1.
+  for (std::size_t at = 0; at < sizeof(CardMemo) + 64; at += 64) __builtin_prefetch(line + at);
+}
 
 }  // namespace vigil::ingest
