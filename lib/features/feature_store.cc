@@ -2128,16 +2128,24 @@ Status FeatureStore::process(const TransactionBatch& batch, FeatureMatrix& out,
   }
   const std::uint64_t* const hashes = s.hashes.data();
   std::uint32_t* const hints = s.hints.data();
-  // Groups without distinct / min / max have no dependent lines: no stage-3 call for them.
-  std::uint64_t deps_mask = 0;
+  // Only groups with many keys are prefetched: a group of few keys (merchant category, state …)
+  // stays in cache, and probing for it ahead would only double its work. Of those, only the
+  // groups with distinct / min / max have dependent lines (stage 3).
+  constexpr std::uint64_t kCachedKeys = 1024;
+  std::uint64_t fetch_mask = 0, deps_mask = 0;
   for (std::size_t gi = 0; gi < ng; ++gi) {
     const Impl::Group& g = s.groups[gi];
-    if (gi >= 64 || g.n_distinct != 0 || g.n_mono != 0) deps_mask |= std::uint64_t{1} << (gi & 63);
+    const std::uint64_t bit = std::uint64_t{1} << (gi & 63);
+    if (gi >= 64 || g.live > kCachedKeys) {
+      fetch_mask |= bit;
+      if (gi >= 64 || g.n_distinct != 0 || g.n_mono != 0) deps_mask |= bit;
+    }
   }
   auto stage = [&](std::size_t i, int what) {
     const std::uint64_t* const hk = hashes + i * ng;
     std::uint32_t* const ht = hints + i * ng;
     for (std::size_t gi = 0; gi < ng; ++gi) {
+      if (((fetch_mask >> (gi & 63)) & 1) == 0) continue;
       if (what == 0) {
         s.prefetch_table(gi, hk[gi]);
       } else if (what == 1) {
