@@ -60,7 +60,9 @@ using simdjson::SUCCESS;
 // every call, 21 instructions before each number and 9 before each string.
 struct ScanConstants {
 #if defined(__AVX2__)
-  __m256i quote, backslash, space, below_zero, above_nine, minus, plus, point, lower_e;
+  // quote, backslash, space: plain_string_stop. number_lo, number_hi, low_nibble: number_run's
+  // byte classes by nibble (below).
+  __m256i quote, backslash, space, number_lo, number_hi, low_nibble;
 #endif
 };
 inline ScanConstants scan_constants(bool opaque) noexcept {
@@ -69,16 +71,19 @@ inline ScanConstants scan_constants(bool opaque) noexcept {
   k.quote = _mm256_set1_epi8('"');
   k.backslash = _mm256_set1_epi8('\\');
   k.space = _mm256_set1_epi8(0x20);
-  k.below_zero = _mm256_set1_epi8('0' - 1);
-  k.above_nine = _mm256_set1_epi8('9' + 1);
-  k.minus = _mm256_set1_epi8('-');
-  k.plus = _mm256_set1_epi8('+');
-  k.point = _mm256_set1_epi8('.');
-  k.lower_e = _mm256_set1_epi8('e');
+  // A number byte (0-9 . - + e E) by its nibbles: class 1 = high nibble 2 with low B, D or E
+  // (+ - .); class 2 = high 3 with low 0..9 (digits); class 4 = high 4 or 6 with low 5 (E e).
+  // A byte is in when the classes of its low and high nibble meet (bytes >= 0x80 have high
+  // nibble 8..F: no class).
+  k.number_lo = _mm256_setr_epi8(2, 2, 2, 2, 2, 6, 2, 2, 2, 2, 0, 1, 0, 1, 1, 0,  //
+                                 2, 2, 2, 2, 2, 6, 2, 2, 2, 2, 0, 1, 0, 1, 1, 0);
+  k.number_hi = _mm256_setr_epi8(0, 0, 1, 2, 4, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0,  //
+                                 0, 0, 1, 2, 4, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+  k.low_nibble = _mm256_set1_epi8(0x0F);
   if (opaque) {
     asm(""
-        : "+x"(k.quote), "+x"(k.backslash), "+x"(k.space), "+x"(k.below_zero), "+x"(k.above_nine),
-          "+x"(k.minus), "+x"(k.plus), "+x"(k.point), "+x"(k.lower_e));
+        : "+x"(k.quote), "+x"(k.backslash), "+x"(k.space), "+x"(k.number_lo), "+x"(k.number_hi),
+          "+x"(k.low_nibble));
   }
 #else
   (void)opaque;
@@ -170,21 +175,15 @@ inline std::size_t plain_string_stop(const char* p, const char* limit,
 inline std::size_t number_run(const char* p, const char* limit, const ScanConstants& k) noexcept {
   const auto room = static_cast<std::size_t>(limit - p);
 #if defined(__AVX2__)
-  const __m256i below_zero = k.below_zero;
-  const __m256i above_nine = k.above_nine;
-  const __m256i lower = k.space;
   std::size_t i = 0;
   for (; i <= room; i += 32) {
     const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
-    const __m256i digit =
-        _mm256_and_si256(_mm256_cmpgt_epi8(w, below_zero), _mm256_cmpgt_epi8(above_nine, w));
-    const __m256i sign =
-        _mm256_or_si256(_mm256_cmpeq_epi8(w, k.minus), _mm256_cmpeq_epi8(w, k.plus));
-    const __m256i point_exp = _mm256_or_si256(
-        _mm256_cmpeq_epi8(w, k.point), _mm256_cmpeq_epi8(_mm256_or_si256(w, lower), k.lower_e));
-    const auto in = static_cast<std::uint32_t>(
-        _mm256_movemask_epi8(_mm256_or_si256(digit, _mm256_or_si256(sign, point_exp))));
-    if (in != 0xFFFFFFFFu) return i + static_cast<std::size_t>(__builtin_ctz(~in));
+    const __m256i lo = _mm256_shuffle_epi8(k.number_lo, _mm256_and_si256(w, k.low_nibble));
+    const __m256i hi =
+        _mm256_shuffle_epi8(k.number_hi, _mm256_and_si256(_mm256_srli_epi16(w, 4), k.low_nibble));
+    const auto out = static_cast<std::uint32_t>(
+        _mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_and_si256(lo, hi), _mm256_setzero_si256())));
+    if (out != 0) return i + static_cast<std::size_t>(__builtin_ctz(out));
   }
 #elif defined(__SSE2__)
   (void)k;

@@ -119,7 +119,8 @@ std::vector<std::string> base_records() {
 
 std::string mutate(std::string s, std::mt19937_64& rng) {
   static constexpr std::string_view kBytes =
-      "\"\\{}[],: \t\r\n0123456789eE+-.tfnulrsa\x01\x1F\x7F\x80\xC3\xA9\xFF";
+      "\"\\{}[],: \t\r\n0123456789eE+-.tfnulrsa\x01\x1F\x7F\x80\xC3\xA9\xFF"
+      "%;/*@`KUmN5";  // neighbours of number bytes by nibble (number_run's classes)
   const int edits = 1 + static_cast<int>(rng() % 3);
   for (int e = 0; e < edits && !s.empty(); ++e) {
     const std::size_t at = rng() % s.size();
