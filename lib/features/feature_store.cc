@@ -1695,9 +1695,9 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot,
     if (pos >= cap) pos -= cap;
     return ring + std::size_t{pos} * eb;
   };
-  __builtin_prefetch(at(size), 1);  // where the new event goes
+  const std::byte* const slot_new = at(size);
+  __builtin_prefetch(slot_new, 1);  // where the new event goes
   if (size == 0) return;
-  __builtin_prefetch(at(size - 1));  // the previous event (its line often holds the new one)
   const std::byte* rec = g.rec(slot);
   const auto* cur = reinterpret_cast<const std::uint32_t*>(rec + sizeof(RecHead));
   // A window read by scanning (small distinct / min / max) needs all its lines: from the
@@ -1732,15 +1732,22 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot,
   }
   // Each other window's oldest event (the cursor's): its time line, and its last byte when
   // an accumulator reads its fields.
+  const auto line = [](const std::byte* p) { return reinterpret_cast<std::uintptr_t>(p) >> 6; };
   for (std::size_t w = 0; w < g.windows.size(); ++w) {
     const std::uint32_t idx = cur[w] - base;
     if (idx >= scan_from) continue;
     const std::byte* e = at(idx);
     __builtin_prefetch(e);
-    if (g.win_fields[w]) __builtin_prefetch(e + eb - 1);
+    if (g.win_fields[w] && line(e + eb - 1) != line(e)) __builtin_prefetch(e + eb - 1);
   }
-  if (scan_from + 1 >= size) return;  // nothing, or the previous event only
-  const auto line = [](const std::byte* p) { return reinterpret_cast<std::uintptr_t>(p) >> 6; };
+  if (scan_from + 1 >= size) {
+    // The card's previous event (its "since previous" built-ins), unless it shares the new
+    // event's line. Every prefetch takes a fill buffer while in flight: at 100k cards they are
+    // the limit, so no line is asked for twice.
+    const std::byte* prev = at(size - 1);
+    if (g.is_card && line(prev) != line(slot_new)) __builtin_prefetch(prev);
+    return;
+  }
   auto lines = [&](const std::byte* from, const std::byte* to) {
     for (std::uintptr_t l = line(from); l <= line(to); ++l) {
       __builtin_prefetch(reinterpret_cast<const void*>(l << 6));
