@@ -201,7 +201,9 @@ inline std::uint64_t RecordBuilder::intern_hash(std::string_view s) noexcept {
 
 inline void RecordBuilder::prefetch_intern(std::string_view s) noexcept {
   if (s.empty() || s.size() > kInternBytes || intern_cache_.empty()) return;
-  prefetch_line(&intern_cache_[(intern_hash(s) >> (64 - kInternSetBits)) * 2]);
+  const InternEntry* const set = &intern_cache_[(intern_hash(s) >> (64 - kInternSetBits)) * 2];
+  prefetch_line(&set[0]);  // the set's two ways are a line each
+  prefetch_line(&set[1]);
 }
 
 // The set of a card is picked by its cc_num text (trimmed), not its value, so a reader can
