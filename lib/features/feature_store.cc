@@ -1382,12 +1382,13 @@ void FeatureStore::Impl::scan_view(Group& g, std::uint32_t slot, std::uint32_t p
 
 bool FeatureStore::Impl::bucket_add(Group& g, std::uint32_t slot, std::size_t j, Micros t,
                                     std::int64_t v) {
-  const BucketDef& d = g.buckets[j];
+  BucketDef& d = g.buckets[j];
   std::size_t off = 0;
   for (std::size_t k = 0; k < j; ++k) off += g.buckets[k].count + 1;
   Bucket* bk = g.bucket_data[slot].get() + off;
   Bucket& tot = bk[d.count];
-  const std::int64_t b = floor_div(t, d.width);
+  std::int64_t at;
+  const std::int64_t b = d.locate(t, at);
   const auto cnt = static_cast<std::int64_t>(d.count);
   auto take_out = [&](Bucket& x) {
     tot.n -= x.n;
@@ -1405,17 +1406,20 @@ bool FeatureStore::Impl::bucket_add(Group& g, std::uint32_t slot, std::size_t j,
     if (tot.id == kNever || b - tot.id >= cnt) {
       tot = Bucket{};
     } else {
+      // Buckets tot.id + 1 .. b, recycled in place: one division for the first, then a wrap.
+      std::int64_t pos = floor_mod(tot.id + 1, cnt);
       for (std::int64_t id = tot.id + 1; id <= b; ++id) {
-        Bucket& x = bk[floor_mod(id, cnt)];
+        Bucket& x = bk[pos];
         if (live(x)) take_out(x);
         x = Bucket{};
         x.id = id;
+        if (++pos == cnt) pos = 0;
       }
     }
     tot.id = b;
   }
   if (b <= tot.id - cnt) return false;  // its bucket has left every window
-  Bucket& x = bk[floor_mod(b, cnt)];
+  Bucket& x = bk[at];
   if (x.id != b) {
     if (live(x)) take_out(x);
     x = Bucket{};
@@ -1439,7 +1443,7 @@ bool FeatureStore::Impl::bucket_add(Group& g, std::uint32_t slot, std::size_t j,
 
 void FeatureStore::Impl::bucket_view(Group& g, std::uint32_t slot, std::size_t j, Micros t,
                                      bool current) {
-  const BucketDef& d = g.buckets[j];
+  BucketDef& d = g.buckets[j];
   std::size_t off = 0;
   for (std::size_t k = 0; k < j; ++k) off += g.buckets[k].count + 1;
   const Bucket* bk = g.bucket_data[slot].get() + off;
@@ -1448,7 +1452,8 @@ void FeatureStore::Impl::bucket_view(Group& g, std::uint32_t slot, std::size_t j
   v = View{};
   v.mn = std::numeric_limits<std::int64_t>::max();
   v.mx = std::numeric_limits<std::int64_t>::min();
-  const std::int64_t b = floor_div(t, d.width);
+  std::int64_t at;
+  const std::int64_t b = d.locate(t, at);
   const auto cnt = static_cast<std::int64_t>(d.count);
   if (current) {
     v.count = tot.n;
@@ -1792,6 +1797,50 @@ void FeatureStore::Impl::prefetch_deps(std::size_t gi, std::uint32_t slot) const
   }
 }
 
+void FeatureStore::Impl::prefetch_index(std::size_t row, std::size_t ahead) const {
+  index_map.prefetch(trans_hashes[row]);
+  // When full, each row evicts the ring's front entry: the row `ahead` of the current one
+  // evicts about the ahead-th.
+  const std::uint64_t entries = index_ring.size() / index_stride;
+  if (entries >= index_limit) {
+    const std::size_t at = ahead * index_stride;
+    if (at < index_ring.size()) index_map.prefetch(index_ring[at]);
+  }
+}
+
+void FeatureStore::Impl::prefetch_bucket_totals(std::size_t gi, std::uint32_t slot) const {
+  const Group& g = groups[gi];
+  if (g.buckets.empty() || slot >= g.n_slots) return;
+  const Bucket* bk = g.bucket_data[slot].get();
+  if (bk == nullptr) return;
+  for (const auto& d : g.buckets) {
+    __builtin_prefetch(bk + d.count, 1);
+    bk += d.count + 1;
+  }
+}
+
+void FeatureStore::Impl::prefetch_buckets(std::size_t gi, std::uint32_t slot, Micros t) const {
+  const Group& g = groups[gi];
+  if (g.buckets.empty() || slot >= g.n_slots) return;
+  const Bucket* bk = g.bucket_data[slot].get();
+  if (bk == nullptr) return;
+  constexpr std::int64_t kMaxLines = 8;  // a longer idle gap recycles more: not worth more
+  for (const auto& d : g.buckets) {
+    const auto cnt = static_cast<std::int64_t>(d.count);
+    const std::int64_t top = bk[d.count].id, b = floor_div(t, d.width);
+    if (top != kNever && b > top && b - top < cnt) {  // recycles buckets top + 1 .. b
+      std::int64_t pos = floor_mod(top + 1, cnt);
+      for (std::int64_t id = top + 1; id <= std::min(b, top + kMaxLines); ++id) {
+        __builtin_prefetch(bk + pos, 1);
+        if (++pos == cnt) pos = 0;
+      }
+    } else if (top == kNever || b > top - cnt) {  // adds to bucket b (after any idle gap)
+      __builtin_prefetch(bk + floor_mod(b, cnt), 1);
+    }
+    bk += d.count + 1;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // One transaction
 // ---------------------------------------------------------------------------------------------
@@ -1967,7 +2016,7 @@ bool FeatureStore::Impl::process_row(const Row& r, std::size_t row, const std::u
   if (!index_fields.empty() && !r.trans_num().empty()) {
     std::uint64_t keys[kFieldCount];
     for (std::size_t k = 0; k < index_fields.size(); ++k) keys[k] = r.key(index_fields[k]);
-    index_push(trans_hash(r.trans_num()), keys);
+    index_push(hs != nullptr ? trans_hashes[row] : trans_hash(r.trans_num()), keys);
   }
   if (budget != 0 && charged > budget) enforce_budget();
   return false;
@@ -2135,30 +2184,45 @@ Status FeatureStore::process(const TransactionBatch& batch, FeatureMatrix& out,
   }
   const std::uint64_t* const hashes = s.hashes.data();
   std::uint32_t* const hints = s.hints.data();
-  // Only groups with many keys are prefetched: a group of few keys (merchant category, state …)
-  // stays in cache, and probing for it ahead would only double its work. Of those, only the
-  // groups with distinct / min / max have dependent lines (stage 3).
-  constexpr std::uint64_t kCachedKeys = 1024;
+  // Only groups with many keys, or much data per key, are prefetched: a group of few keys
+  // (merchant category, state …) stays in cache, and probing for it ahead would only double its
+  // work. Bucketed windows hold kilobytes per key (60 buckets of 64 bytes for 1h at 1m): a few
+  // hundred merchants of them do not stay in cache. Of the groups prefetched, only those with
+  // distinct / min / max have dependent lines (stage 3).
+  constexpr std::uint64_t kCachedKeys = 1024, kCachedBytes = 256 << 10;
   std::uint64_t fetch_mask = 0, deps_mask = 0;
   for (std::size_t gi = 0; gi < ng; ++gi) {
     const Impl::Group& g = s.groups[gi];
     const std::uint64_t bit = std::uint64_t{1} << (gi & 63);
-    if (gi >= 64 || g.live > kCachedKeys) {
+    std::uint64_t per_key = g.rec_bytes;
+    for (const auto& d : g.buckets) per_key += (d.count + 1) * sizeof(features_detail::Bucket);
+    if (gi >= 64 || g.live > kCachedKeys || g.live * per_key > kCachedBytes) {
       fetch_mask |= bit;
       if (gi >= 64 || g.n_distinct != 0 || g.n_mono != 0) deps_mask |= bit;
     }
   }
+  // The status index: trans_num hashes computed once, and the map slots the row's insert
+  // (and, once the index is full, its eviction of the oldest entry) will touch.
+  // (process_row reads the hashes whenever there are index fields, even with a zero limit.)
+  const bool indexing = !s.index_fields.empty() && s.index_limit > 0;
+  if (!s.index_fields.empty()) {
+    s.trans_hashes.resize(n);
+    for (std::size_t i = 0; i < n; ++i) s.trans_hashes[i] = trans_hash(batch.trans_num[i].view());
+  }
   auto stage = [&](std::size_t i, int what) {
     const std::uint64_t* const hk = hashes + i * ng;
     std::uint32_t* const ht = hints + i * ng;
+    if (what == 0 && indexing) s.prefetch_index(i, std::min(i, kTable));
     for (std::size_t gi = 0; gi < ng; ++gi) {
       if (((fetch_mask >> (gi & 63)) & 1) == 0) continue;
       if (what == 0) {
         s.prefetch_table(gi, hk[gi]);
       } else if (what == 1) {
         ht[gi] = s.prefetch_rec(gi, hk[gi]);
+        s.prefetch_bucket_totals(gi, ht[gi]);
       } else if (what == 2) {
         s.prefetch_ring(gi, ht[gi], batch, i);
+        s.prefetch_buckets(gi, ht[gi], batch.time[i]);
       } else if ((deps_mask >> (gi & 63)) & 1) {
         s.prefetch_deps(gi, ht[gi]);
       }

@@ -223,6 +223,27 @@ struct BucketDef {
   std::int32_t slot = -1;  ///< -1: count only
   Micros width = 0;
   std::uint32_t count = 0;
+  /// Memo of the last time's bucket: times in [lo, lo + width) are bucket `id`, stored at
+  /// `pos` = id mod count (the stream's times are close together: two divisions saved a row).
+  Micros lo = 0;
+  std::int64_t id = 0, pos = 0;
+  bool memo = false;
+  /// floor(t / width) and its place in the ring.
+  std::int64_t locate(Micros t, std::int64_t& at) noexcept {
+    // (Unsigned: t - lo may not fit an int64 when they are far apart.)
+    if (!memo || t < lo ||
+        static_cast<std::uint64_t>(t) - static_cast<std::uint64_t>(lo) >=
+            static_cast<std::uint64_t>(width)) {
+      id = t / width;
+      if (t % width < 0) --id;  // floor, also before 1970
+      lo = id * width;
+      pos = id % static_cast<std::int64_t>(count);
+      if (pos < 0) pos += count;
+      memo = true;
+    }
+    at = pos;
+    return id;
+  }
 };
 struct Bucket {
   std::int64_t id = kNever;  ///< floor(time / width); kNever: empty
@@ -447,6 +468,7 @@ struct FeatureStore::Impl {
   std::vector<std::uint64_t> distinct_scratch;
   std::vector<std::uint64_t> hashes;  ///< per txn group and row of a batch
   std::vector<std::uint32_t> hints;   ///< prefetch: slot guesses per txn group and row
+  std::vector<std::uint64_t> trans_hashes;  ///< trans_hash of each row of a batch (index)
 
   template <class Row>
   bool process_row(const Row& r, std::size_t row, const std::uint64_t* hashes);
@@ -455,6 +477,13 @@ struct FeatureStore::Impl {
   void prefetch_ring(std::size_t gi, std::uint32_t slot, const TransactionBatch& b,
                      std::size_t row) const;
   void prefetch_deps(std::size_t gi, std::uint32_t slot) const;
+  /// Bucketed windows: each def's running total (stage of the record), then the buckets the
+  /// row at time `t` recycles or adds to (stage of the ring, once the total's id is in cache).
+  void prefetch_bucket_totals(std::size_t gi, std::uint32_t slot) const;
+  void prefetch_buckets(std::size_t gi, std::uint32_t slot, Micros t) const;
+  /// The status index slots that row `row` of the batch in process() inserts, and evicts
+  /// when the index is full (`ahead`: rows between it and the row being processed).
+  void prefetch_index(std::size_t row, std::size_t ahead) const;
   void on_status(const StatusChange& change);
   void advance(Micros t);
   /// Sweeps up to `slots` record slots (all when ~0u) of the sweep in progress.

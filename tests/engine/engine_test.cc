@@ -240,3 +240,30 @@ TEST_CASE("engine: process() on columnar batches matches feed()", "[engine]") {
   CHECK(rec.decisions + rec.features ==
         via_feed.substr(0, rec.decisions.size() + rec.features.size()));
 }
+
+TEST_CASE("engine: a status index of size zero forgets every trans_num and scores every row",
+          "[engine]") {
+  // With `status_index_size: 0` no transaction is remembered for later status changes: event
+  // features stay at zero, status changes are unknown, and batches (with events in the stream)
+  // are scored as usual.
+  std::string config = kBurstConfig;
+  const std::string anchor = "\"late_policy\": \"dead_letter\",";
+  config.insert(config.find(anchor) + anchor.size(), "\n  \"limits\": {\"status_index_size\": 0},");
+  Engine engine = testing::make_engine(config);
+  std::size_t rows = 0;
+  double disputes = 0;
+  engine.set_feature_sink(
+      [&](const TransactionBatch& b, std::span<const std::string> names, const FeatureMatrix& m) {
+        const auto col = static_cast<std::size_t>(
+            std::find(names.begin(), names.end(), "merchant_disputes_30d") - names.begin());
+        for (std::size_t i = 0; i < b.size(); ++i) disputes += m.at(i, col);
+        rows += b.size();
+      });
+  const std::string input = vigil::test::generated_ndjson(60, 30, 5, /*events=*/true);
+  REQUIRE(engine.feed(input).ok());
+  REQUIRE(engine.finish().ok());
+  CHECK(rows > 0);
+  CHECK(rows == engine.counters().transactions);
+  CHECK(engine.counters().status_changes > 0);
+  CHECK(disputes == 0);
+}
