@@ -346,6 +346,8 @@ std::unique_ptr<FeatureStore::Impl> FeatureStore::Impl::build(const Config& conf
       b.count = static_cast<std::uint32_t>(f.window / f.granularity);
       if (f.agg != Agg::kCount) b.slot = slot_of(g, *f.field, SlotKind::kScaled);
       o.window = static_cast<std::uint16_t>(g.buckets.size());
+      b.off = g.bucket_total;
+      g.bucket_total += b.count + 1;
       g.buckets.push_back(b);
     } else {
       o.src = OutDef::Src::kWindow;
@@ -438,8 +440,7 @@ std::unique_ptr<FeatureStore::Impl> FeatureStore::Impl::build(const Config& conf
     bind_layout(g);  // (again: has_n is known now)
     // Logical bytes: the record, ~10 bytes of hash table, the bucket array (the inline ring
     // below only fills the record's last line, and events are charged as events).
-    std::uint64_t bucket_bytes = 0;
-    for (const auto& b : g.buckets) bucket_bytes += (b.count + 1) * sizeof(Bucket);
+    const std::uint64_t bucket_bytes = std::uint64_t{g.bucket_total} * sizeof(Bucket);
     g.key_charge = g.rec_bytes + 10 + (g.buckets.empty() ? 0 : 8 + bucket_bytes);
     // An inline ring when the record's padding to whole lines is small (at most 24 bytes:
     // less than the smallest ring malloc gives) yet holds two events or more.
@@ -823,11 +824,7 @@ std::uint32_t FeatureStore::Impl::new_key(Group& g, std::uint64_t key, std::uint
   rh.newest = kNever;
   rh.ring = g.inline_ring(rh);
   rh.cap = rh.ring != nullptr ? g.inl_cap : 0;
-  if (!g.buckets.empty()) {
-    std::size_t total = 0;
-    for (const auto& b : g.buckets) total += b.count + 1;
-    g.bucket_data[slot].reset(new Bucket[total]);
-  }
+  if (!g.buckets.empty()) g.bucket_data[slot].reset(new Bucket[g.bucket_total]);
   g.insert(h, slot);
   charged += g.key_charge;
   return slot;
@@ -853,11 +850,7 @@ void FeatureStore::Impl::clear_key(Group& g, std::uint32_t slot) {
     if (a.max_q >= 0) acc_q(rec, a.max_off).release();
   }
   std::memset(rec + sizeof(RecHead), 0, g.rec_bytes - sizeof(RecHead));
-  if (!g.buckets.empty()) {
-    std::size_t total = 0;
-    for (const auto& b : g.buckets) total += b.count + 1;
-    std::fill_n(g.bucket_data[slot].get(), total, Bucket{});
-  }
+  if (!g.buckets.empty()) std::fill_n(g.bucket_data[slot].get(), g.bucket_total, Bucket{});
 }
 
 void FeatureStore::Impl::erase_key(Group& g, std::uint32_t slot) {
@@ -975,8 +968,8 @@ inline RingRuns ring_runs(const std::byte* ring, std::uint32_t cap, std::uint32_
 // Does the key value `v` (a key slot: code 0 or 1) occur at field offset `off` of ring
 // events [from, to)? Same answer as ring_has().
 inline bool ring_has_key(const std::byte* ring, std::uint32_t cap, std::uint32_t head,
-                         std::uint32_t eb, std::uint32_t from, std::uint32_t to,
-                         std::uint32_t off, std::uint8_t code, std::uint64_t v) {
+                         std::uint32_t eb, std::uint32_t from, std::uint32_t to, std::uint32_t off,
+                         std::uint8_t code, std::uint64_t v) {
   if (from >= to) return false;
   const RingRuns r = ring_runs(ring, cap, head, eb, from, to);
   if (code == 1) {
@@ -1006,8 +999,8 @@ inline bool ring_has_key(const std::byte* ring, std::uint32_t cap, std::uint32_t
 // mono_scan() over runs: the min (max) of the field over ring events [from, to), missing
 // values skipped; `out` unchanged when there is none.
 inline void ring_minmax(const std::byte* ring, std::uint32_t cap, std::uint32_t head,
-                        std::uint32_t eb, std::uint32_t from, std::uint32_t to,
-                        std::uint32_t off, std::uint8_t code, bool is_min, std::int64_t& out) {
+                        std::uint32_t eb, std::uint32_t from, std::uint32_t to, std::uint32_t off,
+                        std::uint8_t code, bool is_min, std::int64_t& out) {
   if (from >= to) return;
   const RingRuns r = ring_runs(ring, cap, head, eb, from, to);
   bool any = false;
@@ -1383,9 +1376,7 @@ void FeatureStore::Impl::scan_view(Group& g, std::uint32_t slot, std::uint32_t p
 bool FeatureStore::Impl::bucket_add(Group& g, std::uint32_t slot, std::size_t j, Micros t,
                                     std::int64_t v) {
   BucketDef& d = g.buckets[j];
-  std::size_t off = 0;
-  for (std::size_t k = 0; k < j; ++k) off += g.buckets[k].count + 1;
-  Bucket* bk = g.bucket_data[slot].get() + off;
+  Bucket* bk = g.bucket_data[slot].get() + d.off;
   Bucket& tot = bk[d.count];
   std::int64_t at;
   const std::int64_t b = d.locate(t, at);
@@ -1444,9 +1435,7 @@ bool FeatureStore::Impl::bucket_add(Group& g, std::uint32_t slot, std::size_t j,
 void FeatureStore::Impl::bucket_view(Group& g, std::uint32_t slot, std::size_t j, Micros t,
                                      bool current) {
   BucketDef& d = g.buckets[j];
-  std::size_t off = 0;
-  for (std::size_t k = 0; k < j; ++k) off += g.buckets[k].count + 1;
-  const Bucket* bk = g.bucket_data[slot].get() + off;
+  const Bucket* bk = g.bucket_data[slot].get() + d.off;
   const Bucket& tot = bk[d.count];
   View& v = g.bucket_view[j];
   v = View{};
@@ -1811,21 +1800,19 @@ void FeatureStore::Impl::prefetch_index(std::size_t row, std::size_t ahead) cons
 void FeatureStore::Impl::prefetch_bucket_totals(std::size_t gi, std::uint32_t slot) const {
   const Group& g = groups[gi];
   if (g.buckets.empty() || slot >= g.n_slots) return;
-  const Bucket* bk = g.bucket_data[slot].get();
+  const Bucket* const bk = g.bucket_data[slot].get();
   if (bk == nullptr) return;
-  for (const auto& d : g.buckets) {
-    __builtin_prefetch(bk + d.count, 1);
-    bk += d.count + 1;
-  }
+  for (const auto& d : g.buckets) __builtin_prefetch(bk + d.off + d.count, 1);
 }
 
 void FeatureStore::Impl::prefetch_buckets(std::size_t gi, std::uint32_t slot, Micros t) const {
   const Group& g = groups[gi];
   if (g.buckets.empty() || slot >= g.n_slots) return;
-  const Bucket* bk = g.bucket_data[slot].get();
-  if (bk == nullptr) return;
+  const Bucket* const data = g.bucket_data[slot].get();
+  if (data == nullptr) return;
   constexpr std::int64_t kMaxLines = 8;  // a longer idle gap recycles more: not worth more
   for (const auto& d : g.buckets) {
+    const Bucket* const bk = data + d.off;
     const auto cnt = static_cast<std::int64_t>(d.count);
     const std::int64_t top = bk[d.count].id, b = floor_div(t, d.width);
     if (top != kNever && b > top && b - top < cnt) {  // recycles buckets top + 1 .. b
@@ -1837,7 +1824,6 @@ void FeatureStore::Impl::prefetch_buckets(std::size_t gi, std::uint32_t slot, Mi
     } else if (top == kNever || b > top - cnt) {  // adds to bucket b (after any idle gap)
       __builtin_prefetch(bk + floor_mod(b, cnt), 1);
     }
-    bk += d.count + 1;
   }
 }
 
@@ -2034,8 +2020,7 @@ FeatureStoreStats FeatureStore::Impl::stats() const {
     st.key_bytes += g.table.capacity() * 8 +
                     g.pages.size() * (std::size_t{Group::kPageSlots} * g.rec_bytes + 8) +
                     g.bucket_data.capacity() * 8 + g.free_slots.capacity() * 4;
-    std::size_t bucket_total = 0;
-    for (const auto& b : g.buckets) bucket_total += b.count + 1;
+    const std::size_t bucket_total = g.bucket_total;
     g.for_each([&](std::uint32_t slot) {
       const features_detail::RecHead& s = g.head(slot);
       if (swept(g, slot)) {  // gone in the logical state (the sweep has yet to reach it)
@@ -2180,23 +2165,22 @@ Status FeatureStore::process(const TransactionBatch& batch, FeatureMatrix& out,
   for (std::size_t gi = 0; gi < ng; ++gi) {
     const Field f = s.groups[gi].key;
     std::uint64_t* const hk = s.hashes.data() + gi;
-    for (std::size_t i = 0; i < n; ++i) hk[i * ng] = features_detail::key_hash(batch_key(batch, f, i));
+    for (std::size_t i = 0; i < n; ++i)
+      hk[i * ng] = features_detail::key_hash(batch_key(batch, f, i));
   }
   const std::uint64_t* const hashes = s.hashes.data();
   std::uint32_t* const hints = s.hints.data();
-  // Only groups with many keys, or much data per key, are prefetched: a group of few keys
-  // (merchant category, state …) stays in cache, and probing for it ahead would only double its
-  // work. Bucketed windows hold kilobytes per key (60 buckets of 64 bytes for 1h at 1m): a few
-  // hundred merchants of them do not stay in cache. Of the groups prefetched, only those with
-  // distinct / min / max have dependent lines (stage 3).
+  // Only groups with many keys, or much data per key (key_charge), are prefetched: a group of
+  // few keys (merchant category, state …) stays in cache, and probing for it ahead would only
+  // double its work. Bucketed windows hold kilobytes per key (61 buckets of 64 bytes for 1h at
+  // 1m): a few hundred merchants of them do not stay in cache. Of the groups prefetched, only
+  // those with distinct / min / max have dependent lines (stage 3).
   constexpr std::uint64_t kCachedKeys = 1024, kCachedBytes = 256 << 10;
   std::uint64_t fetch_mask = 0, deps_mask = 0;
   for (std::size_t gi = 0; gi < ng; ++gi) {
     const Impl::Group& g = s.groups[gi];
     const std::uint64_t bit = std::uint64_t{1} << (gi & 63);
-    std::uint64_t per_key = g.rec_bytes;
-    for (const auto& d : g.buckets) per_key += (d.count + 1) * sizeof(features_detail::Bucket);
-    if (gi >= 64 || g.live > kCachedKeys || g.live * per_key > kCachedBytes) {
+    if (gi >= 64 || g.live > kCachedKeys || g.live * g.key_charge > kCachedBytes) {
       fetch_mask |= bit;
       if (gi >= 64 || g.n_distinct != 0 || g.n_mono != 0) deps_mask |= bit;
     }

@@ -73,8 +73,7 @@ Status FeatureStore::Impl::snapshot(std::ostream& out) const {
     std::sort(keys.begin(), keys.end());
     w.varint(g.widened);
     w.varint(keys.size());
-    std::size_t bucket_total = 0;
-    for (const auto& b : g.buckets) bucket_total += b.count + 1;
+    const std::size_t bucket_total = g.bucket_total;
     for (const auto& [key, slot] : keys) {
       const features_detail::RecHead& s = g.head(slot);
       w.varint(key);
@@ -163,8 +162,7 @@ Status FeatureStore::Impl::restore_into(std::istream& in) {
     }
     const std::uint64_t nkeys = r.count(4);
     if (!r.ok()) return corrupt("truncated key table");
-    std::size_t bucket_total = 0;
-    for (const auto& b : g.buckets) bucket_total += b.count + 1;
+    const std::size_t bucket_total = g.bucket_total;
     bool first = true;
     std::uint64_t last_key = 0;
     for (std::uint64_t k = 0; k < nkeys; ++k) {

@@ -223,6 +223,8 @@ struct BucketDef {
   std::int32_t slot = -1;  ///< -1: count only
   Micros width = 0;
   std::uint32_t count = 0;
+  /// Index of its first bucket in a key's bucket array; its running total is at off + count.
+  std::uint32_t off = 0;
   /// Memo of the last time's bucket: times in [lo, lo + width) are bucket `id`, stored at
   /// `pos` = id mod count (the stream's times are close together: two divisions saved a row).
   Micros lo = 0;
@@ -286,8 +288,9 @@ struct Group {
   std::vector<std::vector<std::uint16_t>> accs_by_window;
   std::uint32_t n_mono = 0, n_distinct = 0;
   std::vector<BucketDef> buckets;
-  std::uint32_t rec_bytes = 0;   ///< record size (multiple of 8)
-  std::uint64_t key_charge = 0;  ///< logical bytes per key (memory budget)
+  std::uint32_t bucket_total = 0;  ///< buckets per key: each def's count and its running total
+  std::uint32_t rec_bytes = 0;     ///< record size (multiple of 8)
+  std::uint64_t key_charge = 0;    ///< logical bytes per key (memory budget)
 
   // Hash table: entry = (tag << 32) | (slot + 1), 0 empty.
   std::vector<std::uint64_t> table;
@@ -466,8 +469,8 @@ struct FeatureStore::Impl {
   std::vector<std::int8_t> cls;
   std::vector<std::uint32_t> slot_of;
   std::vector<std::uint64_t> distinct_scratch;
-  std::vector<std::uint64_t> hashes;  ///< per txn group and row of a batch
-  std::vector<std::uint32_t> hints;   ///< prefetch: slot guesses per txn group and row
+  std::vector<std::uint64_t> hashes;        ///< per txn group and row of a batch
+  std::vector<std::uint32_t> hints;         ///< prefetch: slot guesses per txn group and row
   std::vector<std::uint64_t> trans_hashes;  ///< trans_hash of each row of a batch (index)
 
   template <class Row>

@@ -622,7 +622,8 @@ class Evaluator {
       case Op::kMaskToNum: {
         const std::uint64_t* a = mreg(in.a.index);
         double* d = nreg(in.dst);
-        for (std::size_t i = 0; i < len; i += W) V::store(d + i, V::from_bits(a[i / 64] >> (i % 64)));
+        for (std::size_t i = 0; i < len; i += W)
+          V::store(d + i, V::from_bits(a[i / 64] >> (i % 64)));
         return;
       }
       case Op::kLt: return compare<N>(in, base, len, [](num a, num b) { return K::lt(a, b); });
