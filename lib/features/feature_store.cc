@@ -89,17 +89,64 @@ std::int64_t nano(double v) {
 std::uint64_t double_bits(double v) { return std::bit_cast<std::uint64_t>(v); }
 double bits_double(std::uint64_t v) { return std::bit_cast<double>(v); }
 
-// A stable 64-bit hash of a trans_num (FNV-1a, then a splitmix finalizer): snapshots carry
-// it, so it must not depend on the process (absl::Hash is seeded per process).
-std::uint64_t trans_hash(std::string_view s) {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  for (const char c : s) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+std::uint64_t splitmix_finish(std::uint64_t h) {
   h ^= h >> 30;
   h *= 0xbf58476d1ce4e5b9ull;
   h ^= h >> 27;
   h *= 0x94d049bb133111ebull;
   return h ^ (h >> 31);
 }
+
+// The trans_num hash of snapshots up to version 2 (FNV-1a, a byte at a time, then the
+// splitmix finalizer). A store restored from one keeps hashing this way (its index holds these
+// hashes); every other store uses trans_hash_wide.
+std::uint64_t trans_hash_fnv(std::string_view s) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (const char c : s) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+  return splitmix_finish(h);
+}
+
+inline std::uint64_t load_u64(const char* p) {
+  std::uint64_t w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
+}
+// 64 x 64 -> 128-bit product, halves folded (wyhash's "mum").
+inline std::uint64_t mum(std::uint64_t a, std::uint64_t b) {
+  const features_detail::u128 r = static_cast<features_detail::u128>(a) * b;
+  return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
+}
+
+// A stable 64-bit hash of a trans_num, 16 bytes per multiply (a 32-character Sparkov trans_num
+// is two): snapshots carry it, so it must not depend on the process (absl::Hash is seeded per
+// process) nor on the byte order of the host (little-endian x86-64 / AArch64 only).
+std::uint64_t trans_hash_wide(std::string_view s) {
+  const char* p = s.data();
+  std::size_t n = s.size();
+  std::uint64_t h = 0x243f6a8885a308d3ull ^ (static_cast<std::uint64_t>(n) * 0x9e3779b97f4a7c15ull);
+  for (; n >= 16; p += 16, n -= 16) {
+    h = mum(load_u64(p) ^ 0xa0761d6478bd642full, load_u64(p + 8) ^ h ^ 0xe7037ed1a0b428dbull);
+  }
+  if (n >= 8) {
+    h = mum(load_u64(p) ^ 0x8ebc6af09c88c6e3ull, h ^ 0x589965cc75374cc3ull);
+    p += 8;
+    n -= 8;
+  }
+  if (n > 0) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, p, n);
+    h = mum(w ^ 0x1d8e4e27c47d124full, h ^ 0xa0761d6478bd642full);
+  }
+  return splitmix_finish(h);
+}
+
+}  // namespace
+
+std::uint64_t FeatureStore::Impl::trans_hash(std::string_view s) const noexcept {
+  return fnv_trans_hash ? trans_hash_fnv(s) : trans_hash_wide(s);
+}
+
+namespace {
 
 // TransactionBatch::key(), inline: the hot loops read a key or two per row and group, and the
 // out-of-line call cost more than the load.
@@ -463,6 +510,7 @@ std::unique_ptr<FeatureStore::Impl> FeatureStore::Impl::build(const Config& conf
     }
   }
   s.index_stride = static_cast<std::uint32_t>(1 + s.index_fields.size());
+  s.index.init(s.index_stride, s.index_limit);
 
   // The configuration as bytes: a snapshot only restores into a store built the same way.
   std::string& fp = s.fingerprint;
@@ -1541,44 +1589,27 @@ std::uint64_t FeatureStore::Impl::status_count(const Group& g, std::uint64_t key
   return upper_index(g, s, hi) - upper_index(g, s, std::max(sat_sub(t, w), status_floor(g)));
 }
 
-void FeatureStore::Impl::index_push(std::uint64_t hash, const std::uint64_t* keys) {
+void FeatureStore::Impl::index_push(const std::uint64_t* entry) {
   if (index_limit == 0) return;
-  const std::uint64_t entries = index_ring.size() / index_stride;
-  if (entries >= index_limit) {
-    const std::uint64_t old = index_ring[0];
-    auto it = index_map.find(old);
-    if (it != index_map.end() && it->second == index_front) index_map.erase(it);
-    index_ring.erase_begin(index_stride);
-    ++index_front;
-    charged -= index_stride * 8ull + 16;
-  }
-  if (index_ring.capacity() - index_ring.size() < index_stride) {
-    const std::size_t limit = static_cast<std::size_t>(index_limit) * index_stride;
-    index_ring.set_capacity(
-        std::min(limit, std::max<std::size_t>(index_ring.capacity() * 2, index_stride * 64ull)));
-  }
-  index_ring.push_back(hash);
-  for (std::uint32_t k = 1; k < index_stride; ++k) index_ring.push_back(keys[k - 1]);
-  index_map[hash] = index_front + index_ring.size() / index_stride - 1;
+  if (index.push(entry)) charged -= index_stride * 8ull + 16;
   charged += index_stride * 8ull + 16;
 }
 
 void FeatureStore::Impl::on_status(const StatusChange& change) {
   advance(change.time);
   if (sweep_before != kNever) sweep_step(kSweepSlots);
-  auto it = index_map.find(trans_hash(change.trans_num.view()));
-  if (it == index_map.end()) {
+  const std::uint64_t* const entry = index.find(trans_hash(change.trans_num.view()));
+  if (entry == nullptr) {
     ++counters.status_unknown;
     return;
   }
   ++counters.status_applied;
-  const std::size_t base = static_cast<std::size_t>(it->second - index_front) * index_stride;
   for (std::size_t gi = n_txn_groups; gi < groups.size(); ++gi) {
     Group& g = groups[gi];
     if (g.status != change.status) continue;
     const std::size_t f = static_cast<std::size_t>(
         std::find(index_fields.begin(), index_fields.end(), g.key) - index_fields.begin());
-    add_status(g, index_ring[base + 1 + f], change.time);
+    add_status(g, entry[1 + f], change.time);
   }
   enforce_budget();
 }
@@ -1787,14 +1818,10 @@ void FeatureStore::Impl::prefetch_deps(std::size_t gi, std::uint32_t slot) const
 }
 
 void FeatureStore::Impl::prefetch_index(std::size_t row, std::size_t ahead) const {
-  index_map.prefetch(trans_hashes[row]);
+  index.prefetch(trans_hashes[row]);
   // When full, each row evicts the ring's front entry: the row `ahead` of the current one
   // evicts about the ahead-th.
-  const std::uint64_t entries = index_ring.size() / index_stride;
-  if (entries >= index_limit) {
-    const std::size_t at = ahead * index_stride;
-    if (at < index_ring.size()) index_map.prefetch(index_ring[at]);
-  }
+  index.prefetch_evict(ahead);
 }
 
 void FeatureStore::Impl::prefetch_bucket_totals(std::size_t gi, std::uint32_t slot) const {
@@ -2000,9 +2027,10 @@ bool FeatureStore::Impl::process_row(const Row& r, std::size_t row, const std::u
   }
 
   if (!index_fields.empty() && !r.trans_num().empty()) {
-    std::uint64_t keys[kFieldCount];
-    for (std::size_t k = 0; k < index_fields.size(); ++k) keys[k] = r.key(index_fields[k]);
-    index_push(hs != nullptr ? trans_hashes[row] : trans_hash(r.trans_num()), keys);
+    std::uint64_t entry[1 + kFieldCount];
+    entry[0] = hs != nullptr ? trans_hashes[row] : trans_hash(r.trans_num());
+    for (std::size_t k = 0; k < index_fields.size(); ++k) entry[1 + k] = r.key(index_fields[k]);
+    index_push(entry);
   }
   if (budget != 0 && charged > budget) enforce_budget();
   return false;
@@ -2061,9 +2089,8 @@ FeatureStoreStats FeatureStore::Impl::stats() const {
       st.other_bytes += bucket_total * sizeof(Bucket);
     });
   }
-  st.other_bytes += index_ring.capacity() * 8 +
-                    index_map.capacity() * (sizeof(std::pair<std::uint64_t, std::uint64_t>) + 1);
-  st.status_index_entries = index_stride ? index_ring.size() / index_stride : 0;
+  st.other_bytes += index.bytes();
+  st.status_index_entries = index.size();
   return st;
 }
 
@@ -2191,7 +2218,12 @@ Status FeatureStore::process(const TransactionBatch& batch, FeatureMatrix& out,
   const bool indexing = !s.index_fields.empty() && s.index_limit > 0;
   if (!s.index_fields.empty()) {
     s.trans_hashes.resize(n);
-    for (std::size_t i = 0; i < n; ++i) s.trans_hashes[i] = trans_hash(batch.trans_num[i].view());
+    std::uint64_t* const th = s.trans_hashes.data();
+    if (s.fnv_trans_hash) {
+      for (std::size_t i = 0; i < n; ++i) th[i] = trans_hash_fnv(batch.trans_num[i].view());
+    } else {
+      for (std::size_t i = 0; i < n; ++i) th[i] = trans_hash_wide(batch.trans_num[i].view());
+    }
   }
   auto stage = [&](std::size_t i, int what) {
     const std::uint64_t* const hk = hashes + i * ng;

@@ -27,7 +27,9 @@ namespace {
 constexpr std::array<char, 4> kMagic = {'V', 'G', 'F', 'S'};
 // 2: events keep their values, plus per group the event fields widened to 8 bytes (the layout
 // decides the logical size charged against the memory budget).
-constexpr std::uint32_t kVersion = 2;
+// 3: the status index names the trans_num hash it keys on (0: 16 bytes per multiply, 1: the
+// FNV-1a of versions 1 and 2, which still restore: the restored store keeps hashing that way).
+constexpr std::uint32_t kVersion = 3;
 
 void write_i128(detail::BinaryWriter& w, i128 v) {
   w.u64(static_cast<std::uint64_t>(v));
@@ -120,12 +122,14 @@ Status FeatureStore::Impl::snapshot(std::ostream& out) const {
     }
   }
 
-  const std::size_t entries = index_stride ? index_ring.size() / index_stride : 0;
+  const std::uint64_t entries = index.size();
+  w.varint(fnv_trans_hash ? 1 : 0);
   w.varint(entries);
-  w.varint(index_front);
-  for (std::size_t e = 0; e < entries; ++e) {
-    w.u64(index_ring[e * index_stride]);
-    for (std::uint32_t k = 1; k < index_stride; ++k) w.varint(index_ring[e * index_stride + k]);
+  w.varint(index.front());
+  for (std::uint64_t e = 0; e < entries; ++e) {
+    const std::uint64_t* const entry = index.entry(e);
+    w.u64(entry[0]);
+    for (std::uint32_t k = 1; k < index_stride; ++k) w.varint(entry[k]);
   }
   return detail::write_frame(out, kMagic, kVersion, w.data());
 }
@@ -227,17 +231,26 @@ Status FeatureStore::Impl::restore_into(std::istream& in) {
     }
   }
 
+  if (version >= 3) {
+    const std::uint64_t kind = r.varint();
+    if (!r.ok()) return corrupt("truncated status index");
+    if (kind > 1) return corrupt("unknown trans_num hash");
+    fnv_trans_hash = kind == 1;
+  } else {
+    fnv_trans_hash = true;
+  }
   const std::uint64_t entries = r.count(8);
-  index_front = r.varint();
+  const std::uint64_t front = r.varint();
   if (!r.ok()) return corrupt("truncated status index");
   if (entries > 0 && index_fields.empty()) return corrupt("status index without status features");
   if (entries > index_limit) return corrupt("status index larger than its limit");
-  index_ring.set_capacity(static_cast<std::size_t>(entries) * index_stride);
-  for (std::uint64_t e = 0; e < entries; ++e) {
-    const std::uint64_t hash = r.u64();
-    index_ring.push_back(hash);
-    for (std::uint32_t k = 1; k < index_stride; ++k) index_ring.push_back(r.varint());
-    index_map[hash] = index_front + e;
+  index.set_front(front);
+  std::vector<std::uint64_t> entry(index_stride);
+  for (std::uint64_t e = 0; e < entries && r.ok(); ++e) {
+    entry[0] = r.u64();
+    for (std::uint32_t k = 1; k < index_stride; ++k) entry[k] = r.varint();
+    if (!r.ok()) break;
+    index.push(entry.data());
     charged += index_stride * 8ull + 16;
   }
   if (!r.ok()) return corrupt("truncated status index");

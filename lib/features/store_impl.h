@@ -22,7 +22,6 @@
 //   - `buckets` per slot, the bucket ring of each bucketed (granularity) feature.
 #pragma once
 
-#include <boost/circular_buffer.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -31,7 +30,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "features/status_index.h"
 #include "vigil/config.h"
 #include "vigil/features.h"
 
@@ -420,10 +419,12 @@ struct FeatureStore::Impl {
 
   // --- status index: trans_num hash -> keys of the status groups' key fields ---
   std::vector<Field> index_fields;
-  std::uint32_t index_stride = 0;                    ///< hash word + one word per index field
-  boost::circular_buffer<std::uint64_t> index_ring;  ///< FIFO of entries
-  absl::flat_hash_map<std::uint64_t, std::uint64_t> index_map;  ///< hash -> entry sequence
-  std::uint64_t index_front = 0;  ///< sequence of the ring's front entry
+  std::uint32_t index_stride = 0;      ///< hash word + one word per index field
+  features_detail::StatusIndex index;  ///< entries: hash, then one key per index field
+  /// The index holds the hashes of a version-2 snapshot (see trans_hash()).
+  bool fnv_trans_hash = false;
+  /// The stable hash of a trans_num that the index keys on.
+  std::uint64_t trans_hash(std::string_view s) const noexcept;
 
   // --- stream state ---
   Micros watermark = features_detail::kNever;  ///< newest event time seen
@@ -521,7 +522,8 @@ struct FeatureStore::Impl {
 
   void add_status(Group& g, std::uint64_t key, Micros t);
   std::uint64_t status_count(const Group& g, std::uint64_t key, Micros t, Micros w) const;
-  void index_push(std::uint64_t hash, const std::uint64_t* keys);
+  /// Adds a transaction's entry (trans_num hash, then its index fields' keys) to the index.
+  void index_push(const std::uint64_t* entry);
 
   FeatureStoreStats stats() const;
   Status snapshot(std::ostream& out) const;

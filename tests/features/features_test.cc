@@ -347,6 +347,61 @@ TEST_CASE("status changes count on the original transaction's keys", "[features]
   CHECK(s.stats().status_applied == 3);
 }
 
+TEST_CASE("a version 2 snapshot keeps its status index usable", "[features]") {
+  // Written by the store of 5b42888 (trans_num hashes by FNV-1a): "a" on merchant 77 and "b"
+  // on merchant 78 indexed. Restored, the store must keep finding them, and keep hashing new
+  // trans_nums the same way, also across a snapshot of its own.
+  static constexpr char kV2[] =
+      "\x56\x47\x46\x53\x02\x00\x00\x00\xe4\x00\x00\x00\x00\x00\x00\x00\x77\x6c\x61\x74"
+      "\x65\x6e\x65\x73\x73\x3d\x36\x30\x30\x30\x30\x30\x30\x30\x30\x3b\x70\x6f\x6c\x69"
+      "\x63\x79\x3d\x30\x3b\x74\x74\x6c\x3d\x32\x35\x39\x32\x36\x30\x30\x30\x30\x30\x30"
+      "\x30\x30\x3b\x62\x75\x64\x67\x65\x74\x3d\x30\x3b\x69\x6e\x64\x65\x78\x3d\x33\x3b"
+      "\x6d\x5f\x64\x69\x73\x70\x75\x74\x65\x73\x5f\x33\x30\x64\x7c\x32\x7c\x30\x7c\x2d"
+      "\x31\x7c\x32\x35\x39\x32\x30\x30\x30\x30\x30\x30\x30\x30\x30\x7c\x30\x7c\x73\x74"
+      "\x61\x74\x75\x73\x3a\x64\x69\x73\x70\x75\x74\x65\x64\x7c\x31\x3b\x80\xd8\x82\x8b"
+      "\x8b\xa6\xd4\x05\x80\xc2\xe7\xdd\xe7\xcb\xd4\x05\x00\x00\x00\x00\x00\x00\x00\x02"
+      "\x01\x80\xbc\xe6\xd1\x8a\xa6\xd4\x05\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+      "\x00\x00\x00\x00\x00\x00\x00\x00\x00\xf0\x3f\x02\x80\xd8\x82\x8b\x8b\xa6\xd4\x05"
+      "\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+      "\xf0\x3f\x00\x00\x02\x00\xf8\x20\x14\x48\xbf\xbd\xc0\x02\x4d\x05\x64\x9b\xfb\x1b"
+      "\xb2\x35\x3e\x4e\x7a\x11\x2c\xf3";
+  Config cfg;
+  cfg.limits.status_index_size = 3;
+  cfg.features = {spec("m_disputes_30d", Field::kMerchant, Agg::kCount, std::nullopt,
+                       30 * kMicrosPerDay, 0, "status:disputed")};
+  Dictionary dict;
+  FeatureStore s = make(cfg, dict);
+  std::istringstream in(std::string(kV2, sizeof kV2 - 1));
+  REQUIRE(s.restore(in).ok());
+  const StrId disputed = *dict.find("disputed");
+  auto status = [&](FeatureStore& st, std::string_view tn, Micros t) {
+    StatusChange c;
+    c.trans_num = *TransId::from(tn);
+    c.time = t;
+    c.status = disputed;
+    st.on_status(c);
+  };
+  status(s, "a", kT0 + kMicrosPerHour);
+  CHECK(s.stats().status_applied == 1);
+  CHECK(col(s, one(s, tx(5, kT0 + 2 * kMicrosPerHour, 100, 77)), "m_disputes_30d") == 1);
+  Transaction c = tx(6, kT0 + 3 * kMicrosPerHour, 100, 79);
+  c.trans_num = *TransId::from("c");
+  one(s, c);
+  Dictionary dict2;
+  FeatureStore s2 = make(cfg, dict2);
+  std::istringstream in2(snap(s));
+  REQUIRE(s2.restore(in2).ok());
+  for (FeatureStore* st : {&s, &s2}) {
+    status(*st, "b", kT0 + 4 * kMicrosPerHour);
+    status(*st, "c", kT0 + 4 * kMicrosPerHour);
+    status(*st, "zzz", kT0 + 4 * kMicrosPerHour);
+    CHECK(col(*st, one(*st, tx(7, kT0 + 5 * kMicrosPerHour, 100, 78)), "m_disputes_30d") == 1);
+    CHECK(col(*st, one(*st, tx(7, kT0 + 5 * kMicrosPerHour, 100, 79)), "m_disputes_30d") == 1);
+  }
+  CHECK(s.stats().status_applied == 3);
+  CHECK(s.stats().status_unknown == 1);
+}
+
 TEST_CASE("idle keys are evicted after the TTL", "[features]") {
   Dictionary dict;
   Config cfg;

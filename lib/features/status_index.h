@@ -1,0 +1,180 @@
+// Internal: the feature store's status index — trans_num hash -> the keys that a later status
+// change of that transaction needs (its card, merchant … as the status features' key fields
+// give them), for the newest `limit` transactions.
+//
+// Every transaction of a store with status features adds an entry, so this is on the hot path:
+// entries are `stride` words (the hash, then one key per index field) in a FIFO ring, and a
+// linear-probing table of 16-byte slots (hash, entry sequence + 1) finds the newest entry of a
+// hash in one line, where it can be prefetched rows ahead. Erase is by backward shift (no
+// tombstones), so a table that sees a million inserts and evictions never degrades.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace vigil::features_detail {
+
+class StatusIndex {
+ public:
+  /// An empty index of `stride` words per entry keeping at most `limit` entries.
+  void init(std::uint32_t stride, std::uint64_t limit) {
+    stride_ = stride;
+    limit_ = limit;
+    ring_.clear();
+    table_.clear();
+    cap_ = head_ = size_ = used_ = front_ = 0;
+    mask_ = 0;
+  }
+
+  std::uint64_t size() const noexcept { return size_; }
+  std::uint64_t limit() const noexcept { return limit_; }
+  /// Sequence number of the oldest entry (entries are numbered 0, 1, 2 … in arrival order).
+  std::uint64_t front() const noexcept { return front_; }
+  /// Sets the oldest entry's sequence number of an empty index (restore).
+  void set_front(std::uint64_t f) noexcept { front_ = f; }
+
+  /// The i-th oldest entry, i < size().
+  const std::uint64_t* entry(std::uint64_t i) const noexcept {
+    std::uint64_t pos = head_ + i;
+    if (pos >= cap_) pos -= cap_;
+    return ring_.data() + pos * stride_;
+  }
+
+  /// The newest entry whose hash is `hash`, or nullptr.
+  const std::uint64_t* find(std::uint64_t hash) const noexcept {
+    if (table_.empty()) return nullptr;
+    for (std::uint64_t i = hash & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = table_[i];
+      if (s.seq1 == 0) return nullptr;
+      if (s.hash == hash) return entry(s.seq1 - 1 - front_);
+    }
+  }
+
+  /// Appends an entry (`words[0]` is its hash); when the index holds `limit` entries the oldest
+  /// leaves first. Returns whether one left. No-op when the limit is 0.
+  bool push(const std::uint64_t* words) {
+    if (limit_ == 0) return false;
+    bool evicted = false;
+    if (size_ >= limit_) {
+      pop_front();
+      evicted = true;
+    }
+    if (size_ == cap_) grow_ring();
+    std::uint64_t pos = head_ + size_;
+    if (pos >= cap_) pos -= cap_;
+    std::uint64_t* const dst = ring_.data() + pos * stride_;
+    for (std::uint32_t k = 0; k < stride_; ++k) dst[k] = words[k];  // a word or three
+    const std::uint64_t seq = front_ + size_;
+    ++size_;
+    if ((used_ + 1) * 4 > table_.size() * 3) grow_table();
+    put(words[0], seq);
+    return evicted;
+  }
+
+  /// Starts loading the table line a push or find of `hash` probes first.
+  void prefetch(std::uint64_t hash) const noexcept {
+    if (!table_.empty()) __builtin_prefetch(&table_[hash & mask_]);
+  }
+  /// When full, each push evicts the oldest entry: the table line of the entry evicted
+  /// `ahead` pushes from now.
+  void prefetch_evict(std::uint64_t ahead) const noexcept {
+    if (size_ >= limit_ && ahead < size_) prefetch(entry(ahead)[0]);
+  }
+
+  /// Heap bytes held.
+  std::size_t bytes() const noexcept {
+    return ring_.capacity() * sizeof(std::uint64_t) + table_.capacity() * sizeof(Slot);
+  }
+
+ private:
+  struct Slot {
+    std::uint64_t hash = 0;
+    std::uint64_t seq1 = 0;  ///< entry sequence + 1; 0: empty
+  };
+
+  void pop_front() noexcept {
+    const std::uint64_t hash = ring_[head_ * stride_];
+    // The table points at the newest entry of each hash: drop it only if that is this one.
+    for (std::uint64_t i = hash & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = table_[i];
+      if (s.seq1 == 0) break;
+      if (s.hash == hash) {
+        if (s.seq1 - 1 == front_) erase_at(i);
+        break;
+      }
+    }
+    if (++head_ == cap_) head_ = 0;
+    --size_;
+    ++front_;
+  }
+
+  /// Points `hash` at entry `seq` (the table has room).
+  void put(std::uint64_t hash, std::uint64_t seq) noexcept {
+    for (std::uint64_t i = hash & mask_;; i = (i + 1) & mask_) {
+      Slot& s = table_[i];
+      if (s.seq1 == 0) {
+        s = {hash, seq + 1};
+        ++used_;
+        return;
+      }
+      if (s.hash == hash) {
+        s.seq1 = seq + 1;
+        return;
+      }
+    }
+  }
+
+  // Backward-shift deletion: every slot after i up to the next empty one is moved back if its
+  // home does not lie cyclically in (i, j].
+  void erase_at(std::uint64_t i) noexcept {
+    for (std::uint64_t j = (i + 1) & mask_;; j = (j + 1) & mask_) {
+      const Slot& s = table_[j];
+      if (s.seq1 == 0) break;
+      const std::uint64_t home = s.hash & mask_;
+      if (((j - home) & mask_) >= ((j - i) & mask_)) {
+        table_[i] = s;
+        i = j;
+      }
+    }
+    table_[i] = Slot{};
+    --used_;
+  }
+
+  void grow_table() {
+    std::vector<Slot> old;
+    old.swap(table_);
+    table_.assign(std::max<std::size_t>(old.size() * 2, 1024), Slot{});
+    mask_ = table_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.seq1 == 0) continue;
+      std::uint64_t i = s.hash & mask_;  // hashes are distinct: the first empty slot
+      while (table_[i].seq1 != 0) i = (i + 1) & mask_;
+      table_[i] = s;
+    }
+  }
+
+  void grow_ring() {
+    const std::uint64_t cap =
+        std::min<std::uint64_t>(limit_, std::max<std::uint64_t>(cap_ * 2, 256));
+    std::vector<std::uint64_t> ring(cap * stride_);
+    // Oldest first: the entries from head_ to the end, then those before head_.
+    const std::uint64_t first = std::min(size_, cap_ - head_);
+    std::copy_n(ring_.data() + head_ * stride_, first * stride_, ring.data());
+    std::copy_n(ring_.data(), (size_ - first) * stride_, ring.data() + first * stride_);
+    ring_.swap(ring);
+    cap_ = cap;
+    head_ = 0;
+  }
+
+  std::uint32_t stride_ = 1;
+  std::uint64_t limit_ = 0;
+  std::vector<std::uint64_t> ring_;  ///< cap_ entries of stride_ words
+  std::uint64_t cap_ = 0, head_ = 0, size_ = 0;
+  std::uint64_t front_ = 0;  ///< sequence of the oldest entry
+  std::vector<Slot> table_;
+  std::uint64_t mask_ = 0, used_ = 0;
+};
+
+}  // namespace vigil::features_detail
