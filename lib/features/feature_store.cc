@@ -872,7 +872,11 @@ std::uint32_t FeatureStore::Impl::new_key(Group& g, std::uint64_t key, std::uint
   rh.newest = kNever;
   rh.ring = g.inline_ring(rh);
   rh.cap = rh.ring != nullptr ? g.inl_cap : 0;
-  if (!g.buckets.empty()) g.bucket_data[slot].reset(new Bucket[g.bucket_total]);
+  if (!g.buckets.empty()) {
+    g.bucket_data[slot].reset(new Bucket[g.bucket_total]);
+    for (const auto& d : g.buckets)
+      features_detail::set_occ(g.bucket_data[slot][d.off + d.count], 0);
+  }
   g.insert(h, slot);
   charged += g.key_charge;
   return slot;
@@ -898,7 +902,11 @@ void FeatureStore::Impl::clear_key(Group& g, std::uint32_t slot) {
     if (a.max_q >= 0) acc_q(rec, a.max_off).release();
   }
   std::memset(rec + sizeof(RecHead), 0, g.rec_bytes - sizeof(RecHead));
-  if (!g.buckets.empty()) std::fill_n(g.bucket_data[slot].get(), g.bucket_total, Bucket{});
+  if (!g.buckets.empty()) {
+    std::fill_n(g.bucket_data[slot].get(), g.bucket_total, Bucket{});
+    for (const auto& d : g.buckets)
+      features_detail::set_occ(g.bucket_data[slot][d.off + d.count], 0);
+  }
 }
 
 void FeatureStore::Impl::erase_key(Group& g, std::uint32_t slot) {
@@ -1441,9 +1449,26 @@ bool FeatureStore::Impl::bucket_add(Group& g, std::uint32_t slot, std::size_t j,
   auto live = [&](const Bucket& x) {
     return x.id != kNever && x.id > tot.id - cnt && x.id <= tot.id;
   };
+  const bool occ = d.count <= features_detail::kOccBuckets;
   if (tot.id == kNever || b > tot.id) {
     if (tot.id == kNever || b - tot.id >= cnt) {
+      const std::int64_t occupancy = tot.mn;  // the buckets keep their (stale) events
       tot = Bucket{};
+      tot.mn = occupancy;
+    } else if (occ) {
+      // Buckets tot.id + 1 .. b are recycled in place; only those holding events need it (an
+      // empty one adds nothing to any view, whatever its id).
+      const auto first = static_cast<std::uint32_t>(floor_mod(tot.id + 1, cnt));
+      const std::uint64_t run =
+          features_detail::occ_run(first, static_cast<std::uint32_t>(b - tot.id), d.count);
+      for (std::uint64_t hit = features_detail::occ_of(tot) & run; hit != 0; hit &= hit - 1) {
+        const auto p = static_cast<std::uint32_t>(std::countr_zero(hit));
+        Bucket& x = bk[p];
+        if (live(x)) take_out(x);
+        x = Bucket{};
+        x.id = tot.id + 1 + (p >= first ? p - first : p + d.count - first);
+      }
+      features_detail::set_occ(tot, features_detail::occ_of(tot) & ~run);
     } else {
       // Buckets tot.id + 1 .. b, recycled in place: one division for the first, then a wrap.
       std::int64_t pos = floor_mod(tot.id + 1, cnt);
@@ -1466,6 +1491,7 @@ bool FeatureStore::Impl::bucket_add(Group& g, std::uint32_t slot, std::size_t j,
   }
   ++x.n;
   ++tot.n;
+  if (occ) features_detail::set_occ(tot, features_detail::occ_of(tot) | std::uint64_t{1} << at);
   if (d.slot >= 0 && v != kMissing) {
     ++x.nv;
     ++tot.nv;
@@ -1842,7 +1868,17 @@ void FeatureStore::Impl::prefetch_buckets(std::size_t gi, std::uint32_t slot, Mi
     const Bucket* const bk = data + d.off;
     const auto cnt = static_cast<std::int64_t>(d.count);
     const std::int64_t top = bk[d.count].id, b = floor_div(t, d.width);
-    if (top != kNever && b > top && b - top < cnt) {  // recycles buckets top + 1 .. b
+    if (top != kNever && b > top && b - top < cnt && d.count <= features_detail::kOccBuckets) {
+      // Recycles the occupied buckets of top + 1 .. b, then adds to bucket b.
+      const auto first = static_cast<std::uint32_t>(floor_mod(top + 1, cnt));
+      std::uint64_t hit =
+          features_detail::occ_of(bk[d.count]) &
+          features_detail::occ_run(first, static_cast<std::uint32_t>(b - top), d.count);
+      for (std::int64_t k = 0; hit != 0 && k < kMaxLines; ++k, hit &= hit - 1) {
+        __builtin_prefetch(bk + std::countr_zero(hit), 1);
+      }
+      __builtin_prefetch(bk + floor_mod(b, cnt), 1);
+    } else if (top != kNever && b > top && b - top < cnt) {  // recycles buckets top + 1 .. b
       std::int64_t pos = floor_mod(top + 1, cnt);
       for (std::int64_t id = top + 1; id <= std::min(b, top + kMaxLines); ++id) {
         __builtin_prefetch(bk + pos, 1);

@@ -107,14 +107,18 @@ Status FeatureStore::Impl::snapshot(std::ostream& out) const {
         std::size_t used = 0;
         for (std::size_t b = 0; b < bucket_total; ++b) used += bk[b].id != kNever ? 1 : 0;
         w.varint(used);
-        for (std::size_t b = 0; b < bucket_total; ++b) {
+        for (std::size_t b = 0, d = 0; b < bucket_total; ++b) {
+          // A def's running total (after its buckets) holds their occupancy in `mn`: derived
+          // state, written as the default.
+          const bool total = d < g.buckets.size() && b == g.buckets[d].off + g.buckets[d].count;
+          if (total) ++d;
           if (bk[b].id == kNever) continue;
           w.varint(b);
           w.svarint(bk[b].id);
           w.varint(bk[b].n);
           w.varint(bk[b].nv);
           w.svarint(bk[b].sum);
-          w.svarint(bk[b].mn);
+          w.svarint(total ? Bucket{}.mn : bk[b].mn);
           w.svarint(bk[b].mx);
           write_i128(w, bk[b].sq);
         }
@@ -226,6 +230,13 @@ Status FeatureStore::Impl::restore_into(std::istream& in) {
           bk[b].sq = read_i128(r);
         }
         if (!r.ok()) return corrupt("truncated buckets");
+        for (const auto& d : g.buckets) {
+          Bucket& total = bk[d.off + d.count];
+          total.mn = Bucket{}.mn;
+          if (d.count <= features_detail::kOccBuckets) {
+            features_detail::set_occ(total, features_detail::occ_from(bk + d.off, d.count));
+          }
+        }
       }
       if (g.status == kNoStr && !g.windows.empty()) rebuild_sums(g, slot);
     }

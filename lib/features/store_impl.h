@@ -256,6 +256,33 @@ struct Bucket {
   i128 sq = 0;
 };
 
+/// The running total of a bucketed window (the bucket after its `count` buckets) keeps no
+/// minimum — views take min / max from the buckets — so, for a def of at most kOccBuckets
+/// buckets, its `mn` word holds the occupancy of the buckets instead: bit p clear means bucket
+/// p holds no event. Such a bucket adds nothing to any view whatever its id, so recycling skips
+/// it (a key idle for half the window touches one or two bucket lines, not thirty). Derived
+/// state: snapshots write the default and restore() recomputes it.
+inline constexpr std::uint32_t kOccBuckets = 64;
+inline std::uint64_t occ_of(const Bucket& total) noexcept {
+  return static_cast<std::uint64_t>(total.mn);
+}
+inline void set_occ(Bucket& total, std::uint64_t occ) noexcept {
+  total.mn = static_cast<std::int64_t>(occ);
+}
+/// The occupancy of `count` <= kOccBuckets buckets, from their contents.
+inline std::uint64_t occ_from(const Bucket* bk, std::uint32_t count) noexcept {
+  std::uint64_t occ = 0;
+  for (std::uint32_t p = 0; p < count; ++p) occ |= std::uint64_t{bk[p].n != 0} << p;
+  return occ;
+}
+/// Positions first, first + 1 … (len of them, len < count <= kOccBuckets) of a ring of `count`.
+inline std::uint64_t occ_run(std::uint32_t first, std::uint32_t len, std::uint32_t count) noexcept {
+  if (first + len <= count) return ((std::uint64_t{1} << len) - 1) << first;  // len <= 63
+  const std::uint32_t wrapped = first + len - count;                          // first >= 1
+  return (((std::uint64_t{1} << (count - first)) - 1) << first) |
+         ((std::uint64_t{1} << wrapped) - 1);
+}
+
 /// What a window (or bucketed window) holds, as read for one transaction.
 struct View {
   std::uint64_t count = 0;

@@ -244,6 +244,30 @@ TEST_CASE("bucketed windows match the bucket semantics", "[features]") {
   run_and_check(cfg, make_stream(o), 9, 100, 0.03);
 }
 
+TEST_CASE("bucketed windows of sparse keys match the bucket semantics", "[features]") {
+  // A merchant every ~hour: most rows recycle part of the bucket ring (gaps of 1 to 60
+  // buckets) or all of it; 64 buckets is the largest ring tracked by its occupancy mask, 65
+  // takes the plain recycling loop.
+  Config cfg;
+  cfg.lateness = 0;
+  cfg.limits.idle_ttl = 48 * kMicrosPerHour;
+  const Micros m = kMicrosPerMinute;
+  cfg.features = {
+      spec("m_count_1h", Field::kMerchant, Agg::kCount, std::nullopt, 60 * m, m),
+      spec("m_sum_64m", Field::kMerchant, Agg::kSum, Field::kAmt, 64 * m, m),
+      spec("m_count_65m", Field::kMerchant, Agg::kCount, std::nullopt, 65 * m, m),
+      spec("m_max_2h", Field::kMerchant, Agg::kMax, Field::kAmt, 120 * m, 2 * m),
+  };
+  StreamOptions o;
+  o.seed = 17;
+  o.late_rate = 0;
+  o.events = 5000;
+  o.merchants = 15;
+  o.mean_gap = 4 * m;
+  o.quantum = 20 * kMicrosPerSecond;
+  run_and_check(cfg, make_stream(o), 17, 64, 0.02);
+}
+
 TEST_CASE("batch size does not change a single bit", "[features]") {
   StreamOptions o;
   o.seed = 21;
