@@ -263,9 +263,6 @@ inline double agg_value(const OutDef& o, const features_detail::View& v, std::ui
   }
   return kNaN;
 }
-inline double view_value(const OutDef& o, const features_detail::View& v) {
-  return agg_value(o, v, v.count);
-}
 
 inline std::int64_t floor_mod(std::int64_t a, std::int64_t b) { return a - floor_div(a, b) * b; }
 
@@ -525,6 +522,16 @@ std::unique_ptr<FeatureStore::Impl> FeatureStore::Impl::build(const Config& conf
   s.cols.resize(s.names.size());
   s.cls.resize(s.groups.size());
   s.slot_of.resize(s.groups.size());
+  // The groups and their per-row views are final: each output reads its own directly.
+  for (OutDef& o : s.outs) {
+    Group& g = s.groups[o.group];
+    if (o.src == OutDef::Src::kWindow) {
+      o.count = &g.win_count[o.window];
+      if (o.acc >= 0) o.view = &g.acc_view[static_cast<std::size_t>(o.acc)];
+    } else if (o.src == OutDef::Src::kBucket) {
+      o.view = &g.bucket_view[o.window];
+    }
+  }
   return impl;
 }
 
@@ -2048,16 +2055,13 @@ bool FeatureStore::Impl::process_row(const Row& r, std::size_t row, const std::u
   double* const* const out_cols = cols.data() + kBuiltinFeatureCount;
   for (std::size_t j = 0; j < n_outs; ++j) {
     const OutDef& o = outs_p[j];
-    const Group& g = groups[o.group];
     double v;
-    if (o.src == OutDef::Src::kWindow) {
-      const std::uint64_t count = g.win_count[o.window];
-      v = o.acc < 0 ? static_cast<double>(count)
-                    : agg_value(o, g.acc_view[static_cast<std::size_t>(o.acc)], count);
-    } else if (o.src == OutDef::Src::kBucket) {
-      v = view_value(o, g.bucket_view[o.window]);
+    if (o.view == nullptr) {
+      v = o.count != nullptr ? static_cast<double>(*o.count)
+                             : static_cast<double>(status_count(
+                                   groups[o.group], r.key(groups[o.group].key), t, o.length));
     } else {
-      v = static_cast<double>(status_count(g, r.key(g.key), t, o.length));
+      v = agg_value(o, *o.view, o.count != nullptr ? *o.count : o.view->count);
     }
     out_cols[j][row] = v;
   }

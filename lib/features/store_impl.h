@@ -415,6 +415,10 @@ struct OutDef {
   std::int32_t acc = -1;     ///< accumulator (kWindow, agg != count)
   Micros length = 0;         ///< window length (kStatus)
   double denom = 1;          ///< stored integer / denom = value
+  // Where the row's value is read, bound once the groups are final (bind_outputs()): the
+  // window's event count (kWindow) and the accumulator's or bucketed window's view.
+  const std::uint64_t* count = nullptr;
+  const View* view = nullptr;
 };
 
 }  // namespace vigil::features_detail
