@@ -21,6 +21,7 @@
 
 #include "absl/strings/str_format.h"
 #include "features/store_impl.h"
+#include "model/prefetch.h"
 
 namespace vigil {
 
@@ -1720,7 +1721,7 @@ void FeatureStore::Impl::enforce_budget() {
 
 void FeatureStore::Impl::prefetch_table(std::size_t gi, std::uint64_t h) const {
   const Group& g = groups[gi];
-  if (!g.table.empty()) __builtin_prefetch(g.table.data() + (h & g.mask));
+  if (!g.table.empty()) detail::prefetch(g.table.data() + (h & g.mask));
 }
 
 std::uint32_t FeatureStore::Impl::prefetch_rec(std::size_t gi, std::uint64_t h) const {
@@ -1733,8 +1734,8 @@ std::uint32_t FeatureStore::Impl::prefetch_rec(std::size_t gi, std::uint64_t h) 
     if ((e >> 32) == tag) {
       const auto slot = static_cast<std::uint32_t>(e) - 1;
       const std::byte* r = g.rec(slot);
-      __builtin_prefetch(r, 1);
-      __builtin_prefetch(r + g.rec_bytes - 1, 1);
+      detail::prefetch<true>(r);
+      detail::prefetch<true>(r + g.rec_bytes - 1);
       return slot;
     }
   }
@@ -1754,7 +1755,7 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot,
     return ring + std::size_t{pos} * eb;
   };
   const std::byte* const slot_new = at(size);
-  __builtin_prefetch(slot_new, 1);  // where the new event goes
+  detail::prefetch<true>(slot_new);  // where the new event goes
   if (size == 0) return;
   const std::byte* rec = g.rec(slot);
   const auto* cur = reinterpret_cast<const std::uint32_t*>(rec + sizeof(RecHead));
@@ -1768,11 +1769,11 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot,
       const std::uint64_t dw = ds_word(rec, a);
       if (!ds_small(dw)) {
         const DistinctSet* d = ds_ptr(dw);
-        __builtin_prefetch(d);
+        detail::prefetch(d);
         // The entry the new value probes first.
         const std::uint32_t i = ds_home(batch_key(b, g.slots[a.slot].field, row), d->cap - 1);
         const std::size_t esz = a.narrow ? 8 : 16;
-        __builtin_prefetch(reinterpret_cast<const std::byte*>(d + 1) + i * esz, 1);
+        detail::prefetch<true>(reinterpret_cast<const std::byte*>(d + 1) + i * esz);
       } else {
         scan_from = std::min(scan_from, idx);
       }
@@ -1782,7 +1783,7 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot,
       if (q.buf == nullptr) {
         scan_from = std::min(scan_from, idx);
       } else if (q.size > 0) {
-        __builtin_prefetch(q.buf);
+        detail::prefetch(q.buf);
       }
     };
     if (a.min_q >= 0) queue(a.min_off);
@@ -1795,20 +1796,20 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot,
     const std::uint32_t idx = cur[w] - base;
     if (idx >= scan_from) continue;
     const std::byte* e = at(idx);
-    __builtin_prefetch(e);
-    if (g.win_fields[w] && line(e + eb - 1) != line(e)) __builtin_prefetch(e + eb - 1);
+    detail::prefetch(e);
+    if (g.win_fields[w] && line(e + eb - 1) != line(e)) detail::prefetch(e + eb - 1);
   }
   if (scan_from + 1 >= size) {
     // The card's previous event (its "since previous" built-ins), unless it shares the new
     // event's line. Every prefetch takes a fill buffer while in flight: at 100k cards they are
     // the limit, so no line is asked for twice.
     const std::byte* prev = at(size - 1);
-    if (g.is_card && line(prev) != line(slot_new)) __builtin_prefetch(prev);
+    if (g.is_card && line(prev) != line(slot_new)) detail::prefetch(prev);
     return;
   }
   auto lines = [&](const std::byte* from, const std::byte* to) {
     for (std::uintptr_t l = line(from); l <= line(to); ++l) {
-      __builtin_prefetch(reinterpret_cast<const void*>(l << 6));
+      detail::prefetch(reinterpret_cast<const void*>(l << 6));
     }
   };
   const std::byte* from = at(scan_from);
@@ -1820,36 +1821,6 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot,
   lines(from, to);
 }
 
-// The lines that depend on what the previous stage fetched: the distinct entries of the values
-// leaving the windows, and the events the min / max queues compare against.
-void FeatureStore::Impl::prefetch_deps(std::size_t gi, std::uint32_t slot) const {
-  const Group& g = groups[gi];
-  if (slot >= g.n_slots || (g.n_distinct == 0 && g.n_mono == 0)) return;
-  const RecHead& h = g.head(slot);
-  if (h.ring == nullptr || h.size == 0) return;
-  const std::byte* rec = g.rec(slot);
-  const auto* cur = reinterpret_cast<const std::uint32_t*>(rec + sizeof(RecHead));
-  for (const auto& a : g.accs) {
-    if (a.distinct >= 0) {
-      const std::uint64_t dw = ds_word(rec, a);
-      const DistinctSet* d = ds_ptr(dw);
-      const std::uint32_t idx = cur[a.window] - h.base;
-      if (!ds_small(dw) && idx < h.size) {
-        const std::uint32_t i = ds_home(g.ev_word(h, idx, a.slot), d->cap - 1);
-        const std::size_t esz = a.narrow ? 8 : 16;
-        __builtin_prefetch(reinterpret_cast<const std::byte*>(d + 1) + i * esz, 1);
-      }
-    }
-    for (const std::uint32_t off : {a.min_q >= 0 ? a.min_off : 0u, a.max_q >= 0 ? a.max_off : 0u}) {
-      if (off == 0) continue;
-      const MonoQ& q = *reinterpret_cast<const MonoQ*>(rec + off);
-      if (q.size == 0) continue;
-      const std::uint32_t back = q.back() - h.base;
-      if (back < h.size) __builtin_prefetch(g.ev_at(h, back) + g.lay.bytes - 1);
-    }
-  }
-}
-
 void FeatureStore::Impl::prefetch_index(std::size_t row, std::size_t ahead) const {
   index.prefetch(trans_hashes[row]);
   // When full, each row evicts the ring's front entry: the row `ahead` of the current one
@@ -1857,43 +1828,25 @@ void FeatureStore::Impl::prefetch_index(std::size_t row, std::size_t ahead) cons
   index.prefetch_evict(ahead);
 }
 
-void FeatureStore::Impl::prefetch_bucket_totals(std::size_t gi, std::uint32_t slot) const {
-  const Group& g = groups[gi];
-  if (g.buckets.empty() || slot >= g.n_slots) return;
-  const Bucket* const bk = g.bucket_data[slot].get();
-  if (bk == nullptr) return;
-  for (const auto& d : g.buckets) __builtin_prefetch(bk + d.off + d.count, 1);
-}
-
 void FeatureStore::Impl::prefetch_buckets(std::size_t gi, std::uint32_t slot, Micros t) const {
   const Group& g = groups[gi];
   if (g.buckets.empty() || slot >= g.n_slots) return;
   const Bucket* const data = g.bucket_data[slot].get();
   if (data == nullptr) return;
-  constexpr std::int64_t kMaxLines = 8;  // a longer idle gap recycles more: not worth more
   for (const auto& d : g.buckets) {
     const Bucket* const bk = data + d.off;
-    const auto cnt = static_cast<std::int64_t>(d.count);
-    const std::int64_t top = bk[d.count].id, b = floor_div(t, d.width);
-    if (top != kNever && b > top && b - top < cnt && d.count <= features_detail::kOccBuckets) {
-      // Recycles the occupied buckets of top + 1 .. b, then adds to bucket b.
-      const auto first = static_cast<std::uint32_t>(floor_mod(top + 1, cnt));
-      std::uint64_t hit =
-          features_detail::occ_of(bk[d.count]) &
-          features_detail::occ_run(first, static_cast<std::uint32_t>(b - top), d.count);
-      for (std::int64_t k = 0; hit != 0 && k < kMaxLines; ++k, hit &= hit - 1) {
-        __builtin_prefetch(bk + std::countr_zero(hit), 1);
-      }
-      __builtin_prefetch(bk + floor_mod(b, cnt), 1);
-    } else if (top != kNever && b > top && b - top < cnt) {  // recycles buckets top + 1 .. b
-      std::int64_t pos = floor_mod(top + 1, cnt);
-      for (std::int64_t id = top + 1; id <= std::min(b, top + kMaxLines); ++id) {
-        __builtin_prefetch(bk + pos, 1);
-        if (++pos == cnt) pos = 0;
-      }
-    } else if (top == kNever || b > top - cnt) {  // adds to bucket b (after any idle gap)
-      __builtin_prefetch(bk + floor_mod(b, cnt), 1);
+    detail::prefetch<true>(bk + d.count);  // the running total and occupancy
+    // The bucket of t: from the def's memo of the last row's bucket, without a division, while
+    // t is in that bucket or the next (rows come nearly in time order).
+    const std::uint64_t since = static_cast<std::uint64_t>(t) - static_cast<std::uint64_t>(d.lo);
+    std::int64_t pos;
+    if (d.memo && t >= d.lo && since < 2 * static_cast<std::uint64_t>(d.width)) {
+      pos = d.pos + (since >= static_cast<std::uint64_t>(d.width) ? 1 : 0);
+      if (pos == static_cast<std::int64_t>(d.count)) pos = 0;
+    } else {
+      pos = floor_mod(floor_div(t, d.width), static_cast<std::int64_t>(d.count));
     }
+    detail::prefetch<true>(bk + pos);
   }
 }
 
@@ -2224,8 +2177,11 @@ Status FeatureStore::process(const TransactionBatch& batch, FeatureMatrix& out,
   // of row i + kTable, the key record of row i + kRec and the ring positions of row i + kRing
   // are prefetched, so the cache misses of many rows overlap instead of queueing one by one.
   // Distances measured on the 100k-card bench: 16/8/4 gave 0.85 M/s, 32/16/8 0.88 M/s,
-  // 48/24/12 0.89 M/s, none 0.69 M/s.
-  constexpr std::size_t kTable = 32, kRec = 16, kRing = 8, kDeps = 4;
+  // 48/24/12 0.89 M/s, none 0.69 M/s. (A third stage, for the lines that depend on the ring —
+  // distinct-set entries and min / max queue ends — was deleted by the compiler as free of
+  // side effects until 2026-11, so those figures are without it; enabled, it cost more
+  // instructions than it saved stalls, and it is gone.)
+  constexpr std::size_t kTable = 32, kRec = 16, kRing = 8;
   const std::size_t n = batch.size(), ng = s.n_txn_groups;
   s.hashes.resize(n * ng);
   s.hints.resize(n * ng);
@@ -2240,16 +2196,13 @@ Status FeatureStore::process(const TransactionBatch& batch, FeatureMatrix& out,
   // Only groups with many keys, or much data per key (key_charge), are prefetched: a group of
   // few keys (merchant category, state …) stays in cache, and probing for it ahead would only
   // double its work. Bucketed windows hold kilobytes per key (61 buckets of 64 bytes for 1h at
-  // 1m): a few hundred merchants of them do not stay in cache. Of the groups prefetched, only
-  // those with distinct / min / max have dependent lines (stage 3).
+  // 1m): a few hundred merchants of them do not stay in cache.
   constexpr std::uint64_t kCachedKeys = 1024, kCachedBytes = 256 << 10;
-  std::uint64_t fetch_mask = 0, deps_mask = 0;
+  std::uint64_t fetch_mask = 0;
   for (std::size_t gi = 0; gi < ng; ++gi) {
     const Impl::Group& g = s.groups[gi];
-    const std::uint64_t bit = std::uint64_t{1} << (gi & 63);
     if (gi >= 64 || g.live > kCachedKeys || g.live * g.key_charge > kCachedBytes) {
-      fetch_mask |= bit;
-      if (gi >= 64 || g.n_distinct != 0 || g.n_mono != 0) deps_mask |= bit;
+      fetch_mask |= std::uint64_t{1} << (gi & 63);
     }
   }
   // The status index: trans_num hashes computed once, and the map slots the row's insert
@@ -2275,24 +2228,19 @@ Status FeatureStore::process(const TransactionBatch& batch, FeatureMatrix& out,
         s.prefetch_table(gi, hk[gi]);
       } else if (what == 1) {
         ht[gi] = s.prefetch_rec(gi, hk[gi]);
-        s.prefetch_bucket_totals(gi, ht[gi]);
+        s.prefetch_buckets(gi, ht[gi], batch.time[i]);
       } else if (what == 2) {
         s.prefetch_ring(gi, ht[gi], batch, i);
-        s.prefetch_buckets(gi, ht[gi], batch.time[i]);
-      } else if ((deps_mask >> (gi & 63)) & 1) {
-        s.prefetch_deps(gi, ht[gi]);
       }
     }
   };
   for (std::size_t i = 0; i < std::min(n, kTable); ++i) stage(i, 0);
   for (std::size_t i = 0; i < std::min(n, kRec); ++i) stage(i, 1);
   for (std::size_t i = 0; i < std::min(n, kRing); ++i) stage(i, 2);
-  for (std::size_t i = 0; i < std::min(n, kDeps); ++i) stage(i, 3);
   for (std::size_t i = 0; i < n; ++i) {
     if (i + kTable < n) stage(i + kTable, 0);
     if (i + kRec < n) stage(i + kRec, 1);
     if (i + kRing < n) stage(i + kRing, 2);
-    if (i + kDeps < n) stage(i + kDeps, 3);
     if (s.process_row(BatchRow{batch, i}, i, s.hashes.data() + i * ng) && late_rows != nullptr) {
       late_rows->push_back(static_cast<std::uint32_t>(i));
     }

@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "model/prefetch.h"
+
 namespace vigil::features_detail {
 
 class StatusIndex {
@@ -75,7 +77,7 @@ class StatusIndex {
 
   /// Starts loading the table line a push or find of `hash` probes first.
   void prefetch(std::uint64_t hash) const noexcept {
-    if (!table_.empty()) __builtin_prefetch(&table_[hash & mask_]);
+    if (!table_.empty()) detail::prefetch(&table_[hash & mask_]);
   }
   /// When full, each push evicts the oldest entry: the table line of the entry evicted
   /// `ahead` pushes from now.

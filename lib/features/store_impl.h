@@ -511,10 +511,8 @@ struct FeatureStore::Impl {
   std::uint32_t prefetch_rec(std::size_t gi, std::uint64_t h) const;
   void prefetch_ring(std::size_t gi, std::uint32_t slot, const TransactionBatch& b,
                      std::size_t row) const;
-  void prefetch_deps(std::size_t gi, std::uint32_t slot) const;
-  /// Bucketed windows: each def's running total (stage of the record), then the buckets the
-  /// row at time `t` recycles or adds to (stage of the ring, once the total's id is in cache).
-  void prefetch_bucket_totals(std::size_t gi, std::uint32_t slot) const;
+  /// Bucketed windows: each def's running total (with the buckets' occupancy) and the bucket
+  /// a row at time `t` adds to.
   void prefetch_buckets(std::size_t gi, std::uint32_t slot, Micros t) const;
   /// The status index slots that row `row` of the batch in process() inserts, and evicts
   /// when the index is full (`ahead`: rows between it and the row being processed).
