@@ -2019,7 +2019,9 @@ bool FeatureStore::Impl::process_row(const Row& r, std::size_t row, const std::u
     out_cols[j][row] = v;
   }
 
-  if (!index_fields.empty() && !r.trans_num().empty()) {
+  // (From a batch, whether the row has a trans_num was noted with its hash: its 48-byte TransId
+  // has left L1 since.)
+  if (!index_fields.empty() && (hs != nullptr ? trans_present[row] != 0 : !r.trans_num().empty())) {
     std::uint64_t entry[1 + kFieldCount];
     entry[0] = hs != nullptr ? trans_hashes[row] : trans_hash(r.trans_num());
     for (std::size_t k = 0; k < index_fields.size(); ++k) entry[1 + k] = r.key(index_fields[k]);
@@ -2211,11 +2213,13 @@ Status FeatureStore::process(const TransactionBatch& batch, FeatureMatrix& out,
   const bool indexing = !s.index_fields.empty() && s.index_limit > 0;
   if (!s.index_fields.empty()) {
     s.trans_hashes.resize(n);
+    s.trans_present.resize(n);
     std::uint64_t* const th = s.trans_hashes.data();
-    if (s.fnv_trans_hash) {
-      for (std::size_t i = 0; i < n; ++i) th[i] = trans_hash_fnv(batch.trans_num[i].view());
-    } else {
-      for (std::size_t i = 0; i < n; ++i) th[i] = trans_hash_wide(batch.trans_num[i].view());
+    std::uint8_t* const present = s.trans_present.data();
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::string_view tn = batch.trans_num[i].view();
+      th[i] = s.fnv_trans_hash ? trans_hash_fnv(tn) : trans_hash_wide(tn);
+      present[i] = !tn.empty();
     }
   }
   auto stage = [&](std::size_t i, int what) {

@@ -504,6 +504,7 @@ struct FeatureStore::Impl {
   std::vector<std::uint64_t> hashes;        ///< per txn group and row of a batch
   std::vector<std::uint32_t> hints;         ///< prefetch: slot guesses per txn group and row
   std::vector<std::uint64_t> trans_hashes;  ///< trans_hash of each row of a batch (index)
+  std::vector<std::uint8_t> trans_present;  ///< the row has a trans_num
 
   template <class Row>
   bool process_row(const Row& r, std::size_t row, const std::uint64_t* hashes);
