@@ -70,7 +70,7 @@ class StatusIndex {
     for (std::uint32_t k = 0; k < stride_; ++k) dst[k] = words[k];  // a word or three
     const std::uint64_t seq = front_ + size_;
     ++size_;
-    if ((used_ + 1) * 4 > table_.size() * 3) grow_table();
+    if ((used_ + 1) * 2 > table_.size()) grow_table();  // load <= 1/2: short probe runs
     put(words[0], seq);
     return evicted;
   }
