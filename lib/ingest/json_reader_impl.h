@@ -26,7 +26,7 @@ namespace {
 
 namespace od = simdjson::ondemand;
 
-// Slots whose values RecordBuilder interns on every transaction (their intern-cache lines are
+// Slots whose values RecordBuilder interns on every transaction (their dictionary slots are
 // prefetched as they are read). The card holder's strings (first, last, street, city, state,
 // job) usually come from its per-card memo instead, so prefetching them would only spend
 // instructions and cache lines.
