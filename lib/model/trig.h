@@ -30,8 +30,9 @@ inline constexpr double kPio2Lo = 0x1.1a62633145c07p-54;
 inline constexpr double kPio4Hi = 0x1.921fb54442d18p-1;
 inline constexpr double k3Pio4 = 0x1.2d97c7f3321d2p+1;  // a threshold only
 
-/// sin(x) for |x| <= pi/4: x + x³·S(x²) (fit error 0.03 ulp). T is double or a GCC vector
-/// of doubles: each lane does the same operations in the same order, so the same bits.
+/// sin(x) for |x| <= pi/4: x + x³·S(x²) (fit error 0.03 ulp). T is double or a GCC vector of
+/// doubles: each lane does the same operations in the same order, so the same bits. (GCC 12
+/// broadcasts each constant at run time, movsd + unpcklpd, whatever way it is written.)
 template <class T>
 inline T sin_kernel(T x) noexcept {
   const T t = x * x;
@@ -58,7 +59,8 @@ inline double sin_kernel(double x, double y) noexcept {
 /// cos(x + y) for |x| <= pi/4, |y| tiny (the low part of a reduced argument): 1 - x²/2 +
 /// x⁴·C(x²) - x·y (fit error 0.001 ulp), with fdlibm's recovery of the rounding of 1 - x²/2,
 /// which is most of the result.
-inline double cos_kernel(double x, double y = 0.0) noexcept {
+template <bool kTail>
+inline double cos_kernel_impl(double x, double y) noexcept {
   const double t = x * x;
   const double q = t * t *
                    (0x1.555555555554ap-5 +
@@ -68,8 +70,12 @@ inline double cos_kernel(double x, double y = 0.0) noexcept {
                                    t * (0x1.1ee9cccc4021dp-29 + t * -0x1.8f9f6dc0b2518p-37)))));
   const double hz = 0.5 * t;
   const double w = 1.0 - hz;
-  return w + (((1.0 - w) - hz) + (q - x * y));
+  return w + (((1.0 - w) - hz) + (kTail ? q - x * y : q));
 }
+
+inline double cos_kernel(double x, double y) noexcept { return cos_kernel_impl<true>(x, y); }
+/// cos(x) for |x| <= pi/4 (no x·0 left for the compiler to keep: it cannot fold it away).
+inline double cos_kernel(double x) noexcept { return cos_kernel_impl<false>(x, 0.0); }
 
 /// asin(s) - s for 0 <= s <= sqrt(0.3), given t = s² (the haversine has it exactly):
 /// s·t·P(t) (fit error 0.2 ulp).
