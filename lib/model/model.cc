@@ -182,8 +182,8 @@ double haversine_km_cos(double lat1, double lon1, double cos_lat1, double lat2, 
   if (std::isnan(lat1) || std::isnan(lon1) || std::isnan(lat2) || std::isnan(lon2)) {
     return std::numeric_limits<double>::quiet_NaN();
   }
-  const double hdlat = (lat2 - lat1) * kRad / 2;
-  const double hdlon = (lon2 - lon1) * kRad / 2;
+  const double hdlat = (lat2 - lat1) * (kRad / 2);  // = (... * kRad) / 2: halving is exact
+  const double hdlon = (lon2 - lon1) * (kRad / 2);
   double sdlat;
   double sdlon;
   if (std::fabs(hdlat) <= detail::kPio4Hi && std::fabs(hdlon) <= detail::kPio4Hi) [[likely]] {
