@@ -26,6 +26,78 @@ namespace vigil {
 using StrId = std::uint32_t;
 inline constexpr StrId kNoStr = 0;
 
+namespace detail {
+
+inline std::uint64_t dict_load64(const char* p) noexcept {
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+inline std::uint64_t dict_load32(const char* p) noexcept {
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// 64x64 -> 128-bit multiply, folded (wyhash's mum).
+inline std::uint64_t dict_mix(std::uint64_t a, std::uint64_t b) noexcept {
+  __extension__ typedef unsigned __int128 u128;
+  const u128 r = static_cast<u128>(a) * b;
+  return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
+}
+
+// A slot of Dictionary's open-addressing table: half a cache line, so a hit reads one line.
+// `check` holds the hash's upper 24 bits over the length (saturated at 255): a slot whose
+// check differs is skipped without touching any string, and an equal check with a length up
+// to kDictInline fixes the length. Such short strings live in the slot itself (zero-padded);
+// longer ones are compared where the dictionary keeps them.
+inline constexpr std::size_t kDictInline = 24;
+struct alignas(32) DictSlot {
+  std::uint32_t id = 0;  // kNoStr: empty (the empty string itself is never stored)
+  std::uint32_t check = 0;
+  union {
+    char bytes[kDictInline];
+    struct {
+      const char* data;
+      std::size_t size;
+    } far;
+  };
+  DictSlot() : bytes{} {}
+};
+static_assert(sizeof(DictSlot) == 32);
+
+inline constexpr std::uint32_t dict_check(std::uint64_t hash, std::size_t n) noexcept {
+  return (static_cast<std::uint32_t>(hash >> 32) & 0xFFFFFF00u) |
+         static_cast<std::uint32_t>(n < 255 ? n : 255);
+}
+
+// Whether `slot`, whose check matched, holds `s` (no read past either).
+inline bool dict_slot_equals(const DictSlot& slot, std::string_view s) noexcept {
+  const char* const p = s.data();
+  const std::size_t n = s.size();
+  if (n <= kDictInline) {
+    const char* const a = slot.bytes;
+    if (n >= 8) {
+      if (dict_load64(a) != dict_load64(p)) return false;
+      if (n > 16 && dict_load64(a + 8) != dict_load64(p + 8)) return false;
+      return dict_load64(a + n - 8) == dict_load64(p + n - 8);
+    }
+    if (n >= 4) {
+      return dict_load32(a) == dict_load32(p) && dict_load32(a + n - 4) == dict_load32(p + n - 4);
+    }
+    return a[0] == p[0] && a[n / 2] == p[n / 2] && a[n - 1] == p[n - 1];
+  }
+  if (slot.far.size != n) return false;
+  const char* const a = slot.far.data;
+  for (std::size_t i = 0; i + 8 < n; i += 8) {
+    if (dict_load64(a + i) != dict_load64(p + i)) return false;
+  }
+  return dict_load64(a + n - 8) == dict_load64(p + n - 8);
+}
+
+}  // namespace detail
+
 /// String interning table. Not thread-safe (one per engine, like everything in vigil).
 class Dictionary {
  public:
@@ -39,8 +111,16 @@ class Dictionary {
   /// The id of `s`, adding it if new. Ids are assigned 1, 2, 3 … in first-seen order.
   StrId intern(std::string_view s);
   /// The same with `hash == Dictionary::hash(s)` already computed, for a caller that also
-  /// prefetch()es the string's slot ahead of the call.
-  StrId intern(std::string_view s, std::uint64_t hash);
+  /// prefetch()es the string's slot ahead of the call. Inline up to a hit.
+  [[gnu::always_inline]] StrId intern(std::string_view s, std::uint64_t hash) {
+    const std::uint32_t check = detail::dict_check(hash, s.size());
+    for (std::size_t i = hash & slot_mask_;; i = (i + 1) & slot_mask_) {
+      const detail::DictSlot& slot = slots_[i];
+      if (slot.id == kNoStr) break;
+      if (slot.check == check && detail::dict_slot_equals(slot, s)) return slot.id;
+    }
+    return add(s, hash);  // (the empty string is never in a slot: it gets here too)
+  }
   /// The hash intern() and find() use (fast, seeded, stable within a process).
   static std::uint64_t hash(std::string_view s) noexcept;
   /// Starts loading the table slot where the string of `hash` is probed first, so that an
@@ -51,7 +131,7 @@ class Dictionary {
   ///   … other work …
   ///   const vigil::StrId id = dict.intern(name, h);
   void prefetch(std::uint64_t hash) const noexcept {
-    const char* const slot = slots_ + (hash & slot_mask_) * kSlotBytes;
+    const detail::DictSlot* const slot = slots_ + (hash & slot_mask_);
     __builtin_prefetch(slot);
     // An empty asm statement as a use: GCC counts a function holding only prefetches as free
     // of side effects and may delete its inlined calls.
@@ -77,70 +157,57 @@ class Dictionary {
 
  private:
   struct Impl;
+  // intern() past its probe: the id of `s` when absent from the table (new, or empty).
+  StrId add(std::string_view s, std::uint64_t hash);
   void sync() noexcept;
-  static constexpr std::size_t kSlotBytes = 32;
 
   std::unique_ptr<Impl> impl_;
-  // The hash table's slots and index mask (owned by impl_), here so prefetch() is inline.
-  const char* slots_ = nullptr;
+  // The hash table's slots and index mask (owned by impl_), here so that prefetch() and the
+  // probe of intern() are inline.
+  const detail::DictSlot* slots_ = nullptr;
   std::size_t slot_mask_ = 0;
   std::uint64_t generation_ = 0;
 };
 
-namespace detail {
-
-inline std::uint64_t dict_load64(const char* p) noexcept {
-  std::uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
-}
-
-inline std::uint64_t dict_load32(const char* p) noexcept {
-  std::uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-
-// 64x64 -> 128-bit multiply, folded (wyhash's mum).
-inline std::uint64_t dict_mix(std::uint64_t a, std::uint64_t b) noexcept {
-  __extension__ typedef unsigned __int128 u128;
-  const u128 r = static_cast<u128>(a) * b;
-  return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
-}
-
-}  // namespace detail
-
-// wyhash's structure: every byte is read once, sixteen per multiply, never past the end.
+// wyhash's folded multiplies: strings up to 16 bytes cost one multiply, up to 32 two
+// independent ones, each then a final one that spreads every input bit over the low bits the
+// table indexes by. Every byte is read, none past the end.
 inline std::uint64_t Dictionary::hash(std::string_view s) noexcept {
   constexpr std::uint64_t k0 = 0xa0761d6478bd642fULL, k1 = 0xe7037ed1a0b428dbULL,
-                          k2 = 0x8ebc6af09c88c6e3ULL;
+                          k2 = 0x8ebc6af09c88c6e3ULL, k3 = 0x589965cc75374cc3ULL;
+  using detail::dict_load32;
+  using detail::dict_load64;
+  using detail::dict_mix;
   const char* p = s.data();
   const std::size_t n = s.size();
-  std::uint64_t seed = k0 ^ n;
-  std::uint64_t a = 0, b = 0;
   if (n <= 16) {
+    std::uint64_t a = 0, b = 0;
     if (n >= 8) {
-      a = detail::dict_load64(p);
-      b = detail::dict_load64(p + n - 8);
+      a = dict_load64(p);
+      b = dict_load64(p + n - 8);
     } else if (n >= 4) {
-      a = detail::dict_load32(p);
-      b = detail::dict_load32(p + n - 4);
+      a = dict_load32(p) << 32 | dict_load32(p + n - 4);
     } else if (n > 0) {
       a = static_cast<std::uint64_t>(static_cast<unsigned char>(p[0])) << 16 |
           static_cast<std::uint64_t>(static_cast<unsigned char>(p[n / 2])) << 8 |
           static_cast<unsigned char>(p[n - 1]);
     }
-  } else {
-    std::size_t left = n;
-    while (left > 16) {
-      seed = detail::dict_mix(detail::dict_load64(p) ^ k1, detail::dict_load64(p + 8) ^ seed);
-      p += 16;
-      left -= 16;
-    }
-    a = detail::dict_load64(p + left - 16);
-    b = detail::dict_load64(p + left - 8);
+    return dict_mix(dict_mix(a ^ k1, b ^ k2) ^ k3, k0 ^ n);
   }
-  return detail::dict_mix(k1 ^ n, detail::dict_mix(a ^ k1, b ^ seed ^ k2));
+  std::uint64_t seed = k0;
+  std::size_t left = n;
+  while (left > 32) {
+    seed = dict_mix(dict_load64(p) ^ k1, dict_load64(p + 8) ^ seed) ^
+           dict_mix(dict_load64(p + 16) ^ k2, dict_load64(p + 24) ^ seed);
+    p += 32;
+    left -= 32;
+  }
+  // The last 32 bytes (overlapping what the loop read), or all 17..32 of a shorter string.
+  const char* const end = p + left;
+  const char* const front = n > 32 ? end - 32 : s.data();
+  return dict_mix(dict_mix(dict_load64(front) ^ k1, dict_load64(front + 8) ^ seed) ^
+                      dict_mix(dict_load64(end - 16) ^ k3, dict_load64(end - 8) ^ k2),
+                  k0 ^ n);
 }
 
 }  // namespace vigil

@@ -16,58 +16,9 @@ namespace vigil {
 
 namespace {
 
-std::uint64_t load64(const char* p) noexcept {
-  std::uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
-}
-
-std::uint32_t load32(const char* p) noexcept {
-  std::uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-
-// A slot of the open-addressing table: half a cache line, so a hit reads one line. `check`
-// holds the hash's upper 24 bits over the length (saturated at 255): a slot whose check
-// differs is skipped without touching any string, and an equal check with a short length
-// already fixes the length. Strings up to kInline bytes live in the slot itself (zero-padded),
-// longer ones are compared at their place in the arena.
-struct alignas(32) Slot {
-  StrId id = kNoStr;  // kNoStr: empty (the empty string itself is never stored here)
-  std::uint32_t check = 0;
-  union {
-    char bytes[24];
-    struct {
-      const char* data;
-      std::size_t size;
-    } far;
-  };
-  Slot() : bytes{} {}
-};
-static_assert(sizeof(Slot) == 32);
-constexpr std::size_t kInline = sizeof(Slot::bytes);
-
-constexpr std::uint32_t make_check(std::uint64_t hash, std::size_t n) noexcept {
-  return (static_cast<std::uint32_t>(hash >> 32) & 0xFFFFFF00u) |
-         static_cast<std::uint32_t>(std::min<std::size_t>(n, 255));
-}
-
-// `n` bytes of `a` (a slot's zero-padded inline bytes) and `s`, without reading past either.
-bool equal_inline(const char* a, const char* s, std::size_t n) noexcept {
-  if (n >= 8) {
-    if (load64(a) != load64(s)) return false;
-    if (n > 16 && load64(a + 8) != load64(s + 8)) return false;
-    return load64(a + n - 8) == load64(s + n - 8);
-  }
-  if (n >= 4) return load32(a) == load32(s) && load32(a + n - 4) == load32(s + n - 4);
-  return a[0] == s[0] && a[n / 2] == s[n / 2] && a[n - 1] == s[n - 1];
-}
-
-bool slot_equals(const Slot& slot, std::string_view s) noexcept {
-  if (s.size() <= kInline) return equal_inline(slot.bytes, s.data(), s.size());
-  return slot.far.size == s.size() && std::memcmp(slot.far.data, s.data(), s.size()) == 0;
-}
+using detail::DictSlot;
+using Slot = DictSlot;
+constexpr std::size_t kInline = detail::kDictInline;
 
 // Slots in one 64-byte-aligned allocation, so slot pairs share a cache line.
 struct SlotArray {
@@ -116,14 +67,14 @@ struct Dictionary::Impl {
   // The id of `s` (not empty), kNoStr when absent; `at` is then the empty slot that ends
   // its probe.
   StrId lookup(std::string_view s, std::uint64_t hash, std::size_t& at) const noexcept {
-    const std::uint32_t check = make_check(hash, s.size());
+    const std::uint32_t check = detail::dict_check(hash, s.size());
     for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
       const Slot& slot = slots.p[i];
       if (slot.id == kNoStr) {
         at = i;
         return kNoStr;
       }
-      if (slot.check == check && slot_equals(slot, s)) return slot.id;
+      if (slot.check == check && detail::dict_slot_equals(slot, s)) return slot.id;
     }
   }
 
@@ -179,7 +130,7 @@ struct Dictionary::Impl {
     views.emplace_back(data, s.size());
     string_bytes += s.size();
     Slot& slot = slots.p[at];
-    slot.check = make_check(hash, s.size());
+    slot.check = detail::dict_check(hash, s.size());
     if (s.size() <= kInline) {
       std::memcpy(slot.bytes, s.data(), s.size());
     } else {
@@ -209,16 +160,16 @@ Dictionary& Dictionary::operator=(Dictionary&& other) noexcept {
 }
 
 void Dictionary::sync() noexcept {
-  static_assert(sizeof(Slot) == kSlotBytes);
-  slots_ = reinterpret_cast<const char*>(impl_->slots.p);
+  slots_ = impl_->slots.p;
   slot_mask_ = impl_->mask;
 }
 
 StrId Dictionary::intern(std::string_view s) { return intern(s, hash(s)); }
 
-StrId Dictionary::intern(std::string_view s, std::uint64_t hash) {
+StrId Dictionary::add(std::string_view s, std::uint64_t hash) {
   if (s.empty()) return kNoStr;
   std::size_t at = 0;
+  // The inline probe found no match; this one finds the empty slot it ended on.
   if (const StrId id = impl_->lookup(s, hash, at); id != kNoStr) return id;
   const StrId id = impl_->add(s, hash, at);
   sync();
