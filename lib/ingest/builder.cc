@@ -513,7 +513,12 @@ bool RecordBuilder::build_transaction(const Row& row, Out tx) {
   // Their dictionary slots load while the numbers below are checked (a card seen long ago has
   // its strings' slots out of cache, a miss each).
   std::array<std::uint64_t, std::size(kStrings)>& hashes = hashes_;
+  static_assert(kStrings[0] == Field::kMerchant && kStrings[1] == Field::kCategory &&
+                slot_of(Field::kMerchant) == kHashedSlots[0] &&
+                slot_of(Field::kCategory) == kHashedSlots[1]);
   for (std::size_t i = 0; i < interned; ++i) {
+    // Merchant and category: the reader's hash when it kept one (it prefetched them already).
+    if (i < std::size(kHashedSlots) && row.kept_hash(i, strings[i], hashes[i])) continue;
     hashes[i] = Dictionary::hash(strings[i]);
     dict_.prefetch(hashes[i]);
   }

@@ -51,9 +51,10 @@ class RecordBuilder {
 
   const RecordError& error() const noexcept { return error_; }
   RecordError& error() noexcept { return error_; }
-  /// Starts loading the dictionary slot of `s` (a reader calls it when it meets a string the
-  /// builder will intern, so the miss overlaps the rest of the parse).
-  void prefetch_intern(std::string_view s) noexcept;
+  /// Starts loading the dictionary slot of a string of Dictionary::hash() `hash` (a reader
+  /// calls it when it meets a string the builder will intern, so the miss overlaps the rest of
+  /// the parse, and keeps the hash in the row: see Row::keep_hash).
+  void prefetch_intern(std::uint64_t hash) noexcept { dict_.prefetch(hash); }
   /// Starts loading the per-card memo entry of a cc_num text (a reader calls it when it meets
   /// cc_num: the entry is compared a whole record later, so its lines arrive meanwhile).
   void prefetch_card(std::string_view cc_text) noexcept;
@@ -182,10 +183,6 @@ inline std::uint64_t RecordBuilder::intern_hash(std::string_view s) noexcept {
     b = static_cast<unsigned char>(s[n - 1]);
   }
   return (a ^ (b * 0xC2B2AE3D27D4EB4FULL) ^ n) * 0x9E3779B97F4A7C15ULL;
-}
-
-inline void RecordBuilder::prefetch_intern(std::string_view s) noexcept {
-  dict_.prefetch(Dictionary::hash(s));
 }
 
 // The set of a card is picked by its cc_num text (trimmed), not its value, so a reader can
