@@ -174,6 +174,16 @@ constexpr double kEarthRadiusKm = 6371.0088;
 constexpr double kRad = 3.14159265358979323846 / 180.0;
 }  // namespace
 
+// The trig kernels are error-free steps and plain roundings: a compiler that may fuse a*b+c
+// into an FMA (any -march with FMA; GCC does so even in ISO mode) would change their bits from
+// one build to another. GCC fuses late, in the function the kernels are inlined into: these.
+#if defined(__clang__)
+#pragma clang fp contract(off)  // to the end of the file (and in trig.h, for its bodies)
+#elif defined(__GNUC__)
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+#endif
+
 double haversine_cos_lat(double lat) noexcept { return detail::cos(lat * kRad); }
 
 double haversine_km_cos(double lat1, double lon1, double cos_lat1, double lat2, double lon2,
@@ -205,5 +215,9 @@ double haversine_km_cos(double lat1, double lon1, double cos_lat1, double lat2, 
 double haversine_km(double lat1, double lon1, double lat2, double lon2) noexcept {
   return haversine_km_cos(lat1, lon1, haversine_cos_lat(lat1), lat2, lon2, haversine_cos_lat(lat2));
 }
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
 
 }  // namespace vigil

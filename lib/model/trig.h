@@ -4,8 +4,10 @@
 // arithmetic. libm picks its sin/cos code at run time (__sin_fma on FMA machines, the SSE2 one
 // elsewhere) and pays a call, a dispatch and an fenv wrapper per value; these kernels are a few
 // multiply-adds the compiler inlines. They use only +, -, *, / and sqrt, each correctly rounded,
-// and the library compiles as ISO C++ (CXX_EXTENSIONS OFF: GCC's -ffp-contract=off), so they
-// give the same bits on every machine, whatever -march.
+// so they give the same bits on every machine as long as the compiler does not fuse a*b + c
+// into an FMA: GCC does so whenever the target has FMA (any such -march, even in ISO mode), so
+// fp-contract is off for these definitions (clang) and the functions that inline them (GCC,
+// lib/model/model.cc).
 //
 // Ranges: the polynomials cover |x| <= pi for sin and cos (what coordinates in range need) and
 // [-1, 1] for asin; beyond (garbage coordinates, inf, NaN) they hand over to libm.
@@ -19,6 +21,12 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+
+// Clang fuses when it generates a function's body, so the setting goes with the definitions.
+#if defined(__clang__)
+#pragma float_control(push)
+#pragma clang fp contract(off)
+#endif
 
 namespace vigil::detail {
 
@@ -182,3 +190,7 @@ inline double asin_sqrt(double a) noexcept {
 }
 
 }  // namespace vigil::detail
+
+#if defined(__clang__)
+#pragma float_control(pop)
+#endif
