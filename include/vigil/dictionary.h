@@ -47,13 +47,14 @@ inline std::uint64_t dict_mix(std::uint64_t a, std::uint64_t b) noexcept {
   return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
 }
 
-// A slot of Dictionary's open-addressing table: half a cache line, so a hit reads one line.
-// `check` holds the hash's upper 24 bits over the length (saturated at 255): a slot whose
-// check differs is skipped without touching any string, and an equal check with a length up
-// to kDictInline fixes the length. Such short strings live in the slot itself (zero-padded);
-// longer ones are compared where the dictionary keeps them.
-inline constexpr std::size_t kDictInline = 24;
-struct alignas(32) DictSlot {
+// A slot of Dictionary's open-addressing table: one cache line, so a hit on a string of up to
+// kDictInline bytes reads one line. `check` holds the hash's upper 24 bits over the length
+// (saturated at 255): a slot whose check differs is skipped without touching any string, and
+// an equal check with a length up to kDictInline fixes the length. Such strings (names,
+// streets, cities, most jobs and merchants) live in the slot itself, zero-padded; longer ones
+// are compared where the dictionary keeps them.
+inline constexpr std::size_t kDictInline = 56;
+struct alignas(64) DictSlot {
   std::uint32_t id = 0;  // kNoStr: empty (the empty string itself is never stored)
   std::uint32_t check = 0;
   union {
@@ -65,35 +66,31 @@ struct alignas(32) DictSlot {
   };
   DictSlot() : bytes{} {}
 };
-static_assert(sizeof(DictSlot) == 32);
+static_assert(sizeof(DictSlot) == 64);
 
 inline constexpr std::uint32_t dict_check(std::uint64_t hash, std::size_t n) noexcept {
   return (static_cast<std::uint32_t>(hash >> 32) & 0xFFFFFF00u) |
          static_cast<std::uint32_t>(n < 255 ? n : 255);
 }
 
-// Whether `slot`, whose check matched, holds `s` (no read past either).
+// Equality of the n bytes at a and p, a word at a time (no read past either).
+inline bool dict_equal(const char* a, const char* p, std::size_t n) noexcept {
+  if (n >= 8) {
+    for (std::size_t i = 0; i + 8 < n; i += 8) {
+      if (dict_load64(a + i) != dict_load64(p + i)) return false;
+    }
+    return dict_load64(a + n - 8) == dict_load64(p + n - 8);
+  }
+  if (n >= 4) {
+    return dict_load32(a) == dict_load32(p) && dict_load32(a + n - 4) == dict_load32(p + n - 4);
+  }
+  return a[0] == p[0] && a[n / 2] == p[n / 2] && a[n - 1] == p[n - 1];
+}
+
+// Whether `slot`, whose check matched, holds `s` (n >= 1).
 inline bool dict_slot_equals(const DictSlot& slot, std::string_view s) noexcept {
-  const char* const p = s.data();
-  const std::size_t n = s.size();
-  if (n <= kDictInline) {
-    const char* const a = slot.bytes;
-    if (n >= 8) {
-      if (dict_load64(a) != dict_load64(p)) return false;
-      if (n > 16 && dict_load64(a + 8) != dict_load64(p + 8)) return false;
-      return dict_load64(a + n - 8) == dict_load64(p + n - 8);
-    }
-    if (n >= 4) {
-      return dict_load32(a) == dict_load32(p) && dict_load32(a + n - 4) == dict_load32(p + n - 4);
-    }
-    return a[0] == p[0] && a[n / 2] == p[n / 2] && a[n - 1] == p[n - 1];
-  }
-  if (slot.far.size != n) return false;
-  const char* const a = slot.far.data;
-  for (std::size_t i = 0; i + 8 < n; i += 8) {
-    if (dict_load64(a + i) != dict_load64(p + i)) return false;
-  }
-  return dict_load64(a + n - 8) == dict_load64(p + n - 8);
+  if (s.size() <= kDictInline) return dict_equal(slot.bytes, s.data(), s.size());
+  return slot.far.size == s.size() && dict_equal(slot.far.data, s.data(), s.size());
 }
 
 }  // namespace detail
@@ -133,6 +130,9 @@ class Dictionary {
   void prefetch(std::uint64_t hash) const noexcept {
     const detail::DictSlot* const slot = slots_ + (hash & slot_mask_);
     __builtin_prefetch(slot);
+    // The next slot too: a third of the hits probe it (a slot is a line; prefetching past the
+    // last slot is harmless).
+    __builtin_prefetch(slot + 1);
     // An empty asm statement as a use: GCC counts a function holding only prefetches as free
     // of side effects and may delete its inlined calls.
     asm volatile("" : : "r"(slot));

@@ -20,7 +20,7 @@ using detail::DictSlot;
 using Slot = DictSlot;
 constexpr std::size_t kInline = detail::kDictInline;
 
-// Slots in one 64-byte-aligned allocation, so slot pairs share a cache line.
+// Slots in one 64-byte-aligned allocation: a slot is a cache line.
 struct SlotArray {
   Slot* p = nullptr;
   std::size_t n = 0;
