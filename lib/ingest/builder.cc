@@ -111,36 +111,6 @@ bool is_ascii(std::string_view s) noexcept {
 
 }  // namespace
 
-StrId RecordBuilder::intern(std::string_view s) {
-  const std::size_t n = s.size();
-  if (n == 0) return kNoStr;
-  if (n > kInternBytes) return intern_slow(s);
-  if (intern_cache_.empty()) intern_cache_.resize(std::size_t{2} << kInternSetBits);  // first use
-  const std::uint64_t h = intern_hash(s);
-  InternEntry* const set = &intern_cache_[(h >> (64 - kInternSetBits)) * 2];
-  for (int way = 0; way < 2; ++way) {
-    InternEntry& e = set[way];
-    if (e.len != n || !same_bytes(e.bytes, s.data(), n)) continue;
-    if (e.epoch == epoch_) return e.id;
-    if (e.epoch != 0 && e.id < dict_.size()) {
-      const std::string_view known = dict_.view(e.id);
-      if (known.size() == n && same_bytes(known.data(), s.data(), n)) {
-        e.epoch = epoch_;
-        return e.id;
-      }
-    }
-    break;
-  }
-  // Miss: replace an empty or stale way, else the one a hash bit picks.
-  InternEntry& e = set[0].epoch != epoch_ ? set[0] : set[1].epoch != epoch_ ? set[1] : set[h & 1];
-  const StrId id = dict_.intern(s);
-  e.id = id;
-  e.epoch = epoch_;
-  e.len = static_cast<std::uint8_t>(n);
-  std::memcpy(e.bytes, s.data(), n);
-  return id;
-}
-
 namespace {
 
 constexpr std::uint32_t memo_mask() noexcept {
@@ -290,13 +260,10 @@ void RecordBuilder::dictionary_may_have_changed() noexcept {
   if (dict_.generation() == dict_generation_) return;
   dict_generation_ = dict_.generation();
   if (++epoch_ == 0) {  // wrapped: no entry may claim the new epoch by accident
-    for (InternEntry& e : intern_cache_) e.epoch = 0;
     for (CardMemo& e : memo_) e.epoch = 0;
     epoch_ = 1;
   }
 }
-
-StrId RecordBuilder::intern_slow(std::string_view s) { return dict_.intern(s); }
 
 bool RecordBuilder::fail(RejectKind kind, std::string_view field, std::string reason) {
   error_.kind = kind;
@@ -539,8 +506,21 @@ bool RecordBuilder::build_transaction(const Row& row, Out tx) {
                                        Field::kState,    Field::kJob};
   constexpr std::size_t kTxStrings = 2;  // merchant, category: not card attributes
   std::array<std::string_view, std::size(kStrings)>& strings = strings_;
-  for (std::size_t i = 0; i < (memo != nullptr ? kTxStrings : std::size(kStrings)); ++i) {
+  const std::size_t interned = memo != nullptr ? kTxStrings : std::size(kStrings);
+  for (std::size_t i = 0; i < interned; ++i) {
     if (!get_string(row, slot_of(kStrings[i]), false, false, strings[i])) return false;
+  }
+  // Their dictionary slots load while the numbers below are checked (a card seen long ago has
+  // its strings' slots out of cache, a miss each).
+  std::array<std::uint64_t, std::size(kStrings)>& hashes = hashes_;
+  static_assert(kStrings[0] == Field::kMerchant && kStrings[1] == Field::kCategory &&
+                slot_of(Field::kMerchant) == kHashedSlots[0] &&
+                slot_of(Field::kCategory) == kHashedSlots[1]);
+  for (std::size_t i = 0; i < interned; ++i) {
+    // Merchant and category: the reader's hash when it kept one (it prefetched them already).
+    if (i < std::size(kHashedSlots) && row.kept_hash(i, strings[i], hashes[i])) continue;
+    hashes[i] = Dictionary::hash(strings[i]);
+    dict_.prefetch(hashes[i]);
   }
 
   if (memo != nullptr) {
@@ -621,7 +601,7 @@ bool RecordBuilder::build_transaction(const Row& row, Out tx) {
                         &tx.street(),   &tx.city(),     &tx.state(), &tx.job()};
   if (memo != nullptr) {
     // The memo's strings are in the dictionary already: interning them would add nothing.
-    for (std::size_t i = 0; i < kTxStrings; ++i) *ids[i] = intern(strings[i]);
+    for (std::size_t i = 0; i < kTxStrings; ++i) *ids[i] = dict_.intern(strings[i], hashes[i]);
     tx.first() = memo->first;
     tx.last() = memo->last;
     tx.street() = memo->street;
@@ -631,7 +611,7 @@ bool RecordBuilder::build_transaction(const Row& row, Out tx) {
     return true;
   }
   for (std::size_t i = 0; i < std::size(kStrings); ++i) {
-    *ids[i] = intern(strings[i]);
+    *ids[i] = dict_.intern(strings[i], hashes[i]);
   }
   if (memo_on_) memo_store(row, tx);
   return true;

@@ -51,9 +51,10 @@ class RecordBuilder {
 
   const RecordError& error() const noexcept { return error_; }
   RecordError& error() noexcept { return error_; }
-  /// Starts loading the intern-cache line of `s` (a reader calls it when it meets a string the
-  /// builder will intern, so the miss overlaps the rest of the parse).
-  void prefetch_intern(std::string_view s) noexcept;
+  /// Starts loading the dictionary slot of a string of Dictionary::hash() `hash` (a reader
+  /// calls it when it meets a string the builder will intern, so the miss overlaps the rest of
+  /// the parse, and keeps the hash in the row: see Row::keep_hash).
+  void prefetch_intern(std::uint64_t hash) noexcept { dict_.prefetch(hash); }
   /// Starts loading the per-card memo entry of a cc_num text (a reader calls it when it meets
   /// cc_num: the entry is compared a whole record later, so its lines arrive meanwhile).
   void prefetch_card(std::string_view cc_text) noexcept;
@@ -91,8 +92,7 @@ class RecordBuilder {
   bool build_transaction(const Row& row, Out tx);
   static std::size_t memo_set(std::string_view cc_text) noexcept;
 
-  StrId intern(std::string_view s);
-  StrId intern_slow(std::string_view s);
+  StrId intern(std::string_view s) { return dict_.intern(s, Dictionary::hash(s)); }
   static std::uint64_t intern_hash(std::string_view s) noexcept;
 
   Dictionary& dict_;
@@ -102,7 +102,8 @@ class RecordBuilder {
   // The string values of the transaction being built (a member: a local array was zeroed on
   // every call).
   std::array<std::string_view, 8> strings_;
-  DateCache date_cache_;  // the day of the last timestamp read
+  std::array<std::uint64_t, 8> hashes_;  // their Dictionary::hash()
+  DateCache date_cache_;                 // the day of the last timestamp read
 
  public:
   /// Call whenever control may have left the ingestor (an API call begins, a sink callback
@@ -111,24 +112,9 @@ class RecordBuilder {
   void dictionary_may_have_changed() noexcept;
 
  private:
-  // Set-associative cache of string bytes → StrId in front of the dictionary's hash map: card
-  // data repeats a few thousand merchants, cities and names (per-card strings repeat on every
-  // transaction of the card), so most lookups hit here and compare a few words of one cache
-  // line, with no call into the dictionary. The bytes live in the entry. Ids only go stale when
-  // the dictionary is replaced, which can happen only while control is outside the ingestor;
-  // dictionary_may_have_changed() then compares the dictionary's generation() and, when it
-  // changed, opens a new epoch: each entry is then checked against the dictionary's text once,
-  // on its next use.
-  struct alignas(64) InternEntry {
-    StrId id = kNoStr;
-    std::uint32_t epoch = 0;  // 0: empty
-    std::uint8_t len = 0;
-    char bytes[55] = {};
-  };
-  static_assert(sizeof(InternEntry) == 64);
-  static constexpr std::size_t kInternBytes = sizeof(InternEntry::bytes);
-  static constexpr std::size_t kInternSetBits = 12;  // 4096 sets of 2 ways: 512 KiB
-  std::vector<InternEntry> intern_cache_;            // sized on first use, like memo_
+  // Epoch of the per-card memo's ids: dictionary_may_have_changed() opens a new one when the
+  // dictionary was replaced (its ids may then be stale), and entries of an older one are
+  // ignored.
   std::uint32_t epoch_ = 1;
 
   // The card attributes a memo entry covers, in the order of its bytes.
@@ -143,7 +129,7 @@ class RecordBuilder {
   // them again. Exact: the same bytes give the same values and pass the same checks, so only
   // checks known to pass are skipped (the first failing one is unchanged), and the strings are
   // already in the dictionary (their intern() would add nothing); entries of an older epoch are
-  // ignored like the intern cache's. 2-way sets keyed by cc_num.
+  // ignored. 2-way sets keyed by cc_num.
   struct alignas(64) CardMemo {
     std::uint64_t cc = 0;
     std::uint32_t epoch = 0;    // 0: empty
@@ -197,13 +183,6 @@ inline std::uint64_t RecordBuilder::intern_hash(std::string_view s) noexcept {
     b = static_cast<unsigned char>(s[n - 1]);
   }
   return (a ^ (b * 0xC2B2AE3D27D4EB4FULL) ^ n) * 0x9E3779B97F4A7C15ULL;
-}
-
-inline void RecordBuilder::prefetch_intern(std::string_view s) noexcept {
-  if (s.empty() || s.size() > kInternBytes || intern_cache_.empty()) return;
-  const InternEntry* const set = &intern_cache_[(intern_hash(s) >> (64 - kInternSetBits)) * 2];
-  prefetch_line(&set[0]);  // the set's two ways are a line each
-  prefetch_line(&set[1]);
 }
 
 // The set of a card is picked by its cc_num text (trimmed), not its value, so a reader can

@@ -26,7 +26,7 @@ namespace {
 
 namespace od = simdjson::ondemand;
 
-// Slots whose values RecordBuilder interns on every transaction (their intern-cache lines are
+// Slots whose values RecordBuilder interns on every transaction (their dictionary slots are
 // prefetched as they are read). The card holder's strings (first, last, street, city, state,
 // job) usually come from its per-card memo instead, so prefetching them would only spend
 // instructions and cache lines.
@@ -42,13 +42,19 @@ constexpr std::uint32_t kInternedSlots = [] {
 constexpr std::uint8_t kCardSlot = slot_of(Field::kCcNum);
 constexpr std::uint32_t kPrefetchedSlots = kInternedSlots | std::uint32_t{1} << kCardSlot;
 
-// Starts loading what the builder will look up for `slot`'s value (see above).
-inline void prefetch_for(std::uint8_t slot, std::string_view text, RecordBuilder& builder) {
+// Starts loading what the builder will look up for `slot`'s value (see above); the row keeps
+// a string's hash for the builder.
+inline void prefetch_for(std::uint8_t slot, std::string_view text, Row& row,
+                         RecordBuilder& builder) {
+  static_assert(std::size(kHashedSlots) == 2 && kHashedSlots[0] == slot_of(Field::kMerchant) &&
+                kHashedSlots[1] == slot_of(Field::kCategory));
   if (((kPrefetchedSlots >> slot) & 1u) == 0) return;
   if (slot == kCardSlot) {
     builder.prefetch_card(text);
   } else {
-    builder.prefetch_intern(text);
+    const std::uint64_t hash = Dictionary::hash(text);
+    row.keep_hash(slot == slot_of(Field::kMerchant) ? 0 : 1, text, hash);
+    builder.prefetch_intern(hash);
   }
 }
 using simdjson::error_code;
@@ -439,7 +445,7 @@ error_code Reader::fill(od::object obj, Row& row, RecordBuilder& builder, bool& 
     if (slot == kSlotNone) continue;  // unknown member: the iterator skips its value
     od::value v = member.value().value_unsafe();
     if (const error_code e = kTyped ? set_typed(v, slot, row) : set_plain(v, slot, row)) return e;
-    prefetch_for(slot, row[slot].text, builder);
+    prefetch_for(slot, row[slot].text, row, builder);
   }
   return SUCCESS;
 }
@@ -573,7 +579,7 @@ const char* Reader::flat_object_fast(const char* data, const char* limit, Row& r
       if (slot != kSlotNone) {
         const std::string_view text(p, n);
         row.set(slot, text, ValueKind::kString);
-        prefetch_for(slot, text, builder);
+        prefetch_for(slot, text, row, builder);
       }
       p += n + 1;
     } else if ((c >= '0' && c <= '9') || c == '-') {

@@ -51,13 +51,42 @@ struct Value {
   ValueKind kind = ValueKind::kNull;
 };
 
+/// Dictionary::hash() of a value's text, kept by the reader that computed it (to prefetch the
+/// text's dictionary slot) so that the builder does not hash the same bytes again.
+struct TextHash {
+  const char* data = nullptr;
+  std::size_t size = 0;
+  std::uint64_t hash = 0;
+};
+
+/// The slots whose TextHash a Row can keep (the strings interned on every transaction).
+inline constexpr std::uint8_t kHashedSlots[] = {static_cast<std::uint8_t>(Field::kMerchant),
+                                                static_cast<std::uint8_t>(Field::kCategory)};
+
 /// The values of one record by slot. Only slots whose bit is set in `present` are meaningful,
-/// so clearing a row costs one store.
+/// so clearing a row costs one store (and one per kept hash).
 struct Row {
   std::array<Value, kSlotCount> values;
   std::uint32_t present = 0;
+  // By index in kHashedSlots; for this record only (clear() forgets them), and each serves
+  // only the very bytes it was computed from (same address and size).
+  std::array<TextHash, std::size(kHashedSlots)> hashes{};
 
-  void clear() noexcept { present = 0; }
+  void clear() noexcept {
+    present = 0;
+    for (TextHash& h : hashes) h.data = nullptr;
+  }
+  /// Keeps the hash of `text`, a value of kHashedSlots[k].
+  void keep_hash(std::size_t k, std::string_view text, std::uint64_t hash) noexcept {
+    hashes[k] = {text.data(), text.size(), hash};
+  }
+  /// True, with its hash, when kHashedSlots[k] has a kept hash for the bytes of `text`.
+  bool kept_hash(std::size_t k, std::string_view text, std::uint64_t& hash) const noexcept {
+    const TextHash& h = hashes[k];
+    if (h.data == nullptr || h.data != text.data() || h.size != text.size()) return false;
+    hash = h.hash;
+    return true;
+  }
   void set(std::uint8_t slot, std::string_view text, ValueKind kind) noexcept {
     values[slot] = {text, kind};
     present |= std::uint32_t{1} << slot;

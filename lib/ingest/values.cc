@@ -26,14 +26,13 @@ bool is_non_finite_word(std::string_view s) noexcept {
 
 bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 
-// Eight ASCII digits at p as their value (false when any byte is not a digit), in a few
-// multiplications instead of eight dependent steps (the SWAR form simdjson uses).
-bool eight_digits(const char* p, std::uint64_t& out) noexcept {
+// Eight ASCII digits in a little-endian word (first digit in the low byte) as their value
+// (false when any byte is not a digit), in a few multiplications instead of eight dependent
+// steps (the SWAR form simdjson uses).
+bool eight_digits_word(std::uint64_t w, std::uint64_t& out) noexcept {
   if constexpr (std::endian::native != std::endian::little) {
     return false;
   } else {
-    std::uint64_t w;
-    std::memcpy(&w, p, sizeof w);
     if ((((w & 0xF0F0F0F0F0F0F0F0ULL) |
           (((w + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) != 0x3333333333333333ULL)) {
       return false;
@@ -45,6 +44,13 @@ bool eight_digits(const char* p, std::uint64_t& out) noexcept {
           32;
     return true;
   }
+}
+
+// Eight ASCII digits at p as their value (false when any byte is not a digit).
+bool eight_digits(const char* p, std::uint64_t& out) noexcept {
+  std::uint64_t w;
+  std::memcpy(&w, p, sizeof w);
+  return eight_digits_word(w, out);
 }
 
 // Four ASCII digits at p as their value (false when any byte is not a digit), the same way.
@@ -206,6 +212,37 @@ NumError parse_unsigned(std::string_view text, std::uint64_t max, std::uint64_t&
 
 NumError parse_double(std::string_view text, double& out) noexcept {
   std::string_view s = trim(text);
+  // Coordinates' shape, [-]d{1,7}.d{1,8} in 8..24 bytes: the decimals are the top bytes of the
+  // text's last eight, read in one load with the bytes before them masked to '0' (leading
+  // zeros: the value is unchanged). The same m and k as the loop below (at most 15 digits), so
+  // the same division.
+  if constexpr (std::endian::native == std::endian::little) {
+    if (s.size() >= 8 && s.size() <= 24) {
+      const char* const p = s.data();
+      const std::size_t n = s.size();
+      std::size_t i = p[0] == '-' ? 1 : 0;
+      const std::size_t int_begin = i;
+      std::uint64_t whole = 0;
+      while (i < n && is_digit(p[i])) whole = whole * 10 + static_cast<unsigned>(p[i++] - '0');
+      const std::size_t int_len = i - int_begin;
+      const std::size_t decimals = n - i - 1;  // wraps when i == n: refused below
+      if (int_len > 0 && int_len <= 7 && i < n && p[i] == '.' && decimals >= 1 && decimals <= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p + n - 8, 8);
+        const std::uint64_t keep = ~std::uint64_t{0} << (8 * (8 - decimals));
+        w = (w & keep) | (0x3030303030303030ULL & ~keep);
+        std::uint64_t frac = 0;
+        if (eight_digits_word(w, frac)) {
+          static constexpr std::uint64_t kScale[] = {1,      10,      100,      1000,     10000,
+                                                     100000, 1000000, 10000000, 100000000};
+          static constexpr double kDiv[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8};
+          const double v = static_cast<double>(whole * kScale[decimals] + frac) / kDiv[decimals];
+          out = int_begin == 1 ? -v : v;
+          return NumError::kOk;
+        }
+      }
+    }
+  }
   // Clinger's fast path for [-]digits[.digits]: with at most 15 significant digits and 22
   // decimals, the value is m / 10^k with both exactly representable, and one IEEE division
   // rounds it correctly, as from_chars would.

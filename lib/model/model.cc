@@ -4,6 +4,8 @@
 
 #include "vigil/model.h"
 
+#include "model/trig.h"
+
 namespace vigil {
 namespace {
 
@@ -172,7 +174,17 @@ constexpr double kEarthRadiusKm = 6371.0088;
 constexpr double kRad = 3.14159265358979323846 / 180.0;
 }  // namespace
 
-double haversine_cos_lat(double lat) noexcept { return std::cos(lat * kRad); }
+// The trig kernels are error-free steps and plain roundings: a compiler that may fuse a*b+c
+// into an FMA (any -march with FMA; GCC does so even in ISO mode) would change their bits from
+// one build to another. GCC fuses late, in the function the kernels are inlined into: these.
+#if defined(__clang__)
+#pragma clang fp contract(off)  // to the end of the file (and in trig.h, for its bodies)
+#elif defined(__GNUC__)
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+double haversine_cos_lat(double lat) noexcept { return detail::cos(lat * kRad); }
 
 double haversine_km_cos(double lat1, double lon1, double cos_lat1, double lat2, double lon2,
                         double cos_lat2) noexcept {
@@ -180,14 +192,32 @@ double haversine_km_cos(double lat1, double lon1, double cos_lat1, double lat2, 
   if (std::isnan(lat1) || std::isnan(lon1) || std::isnan(lat2) || std::isnan(lon2)) {
     return std::numeric_limits<double>::quiet_NaN();
   }
-  const double sdlat = std::sin((lat2 - lat1) * kRad / 2);
-  const double sdlon = std::sin((lon2 - lon1) * kRad / 2);
+  const double hdlat = (lat2 - lat1) * (kRad / 2);  // = (... * kRad) / 2: halving is exact
+  const double hdlon = (lon2 - lon1) * (kRad / 2);
+  double sdlat;
+  double sdlon;
+  if (std::fabs(hdlat) <= detail::kPio4Hi && std::fabs(hdlon) <= detail::kPio4Hi) [[likely]] {
+    // Points less than a quarter turn apart in latitude and in longitude (nearly all pairs):
+    // both sines in the two lanes of one SSE2 register (on any target a GCC vector), the
+    // operations of detail::sin lane by lane, so its bits at the instruction cost of one.
+    using Double2 = double __attribute__((vector_size(16)));
+    const Double2 s = detail::sin_kernel(Double2{hdlat, hdlon});
+    sdlat = s[0];
+    sdlon = s[1];
+  } else {
+    sdlat = detail::sin(hdlat);
+    sdlon = detail::sin(hdlon);
+  }
   const double a = sdlat * sdlat + cos_lat1 * cos_lat2 * sdlon * sdlon;
-  return 2 * kEarthRadiusKm * std::asin(std::sqrt(a > 1.0 ? 1.0 : a));  // NaN stays NaN
+  return 2 * kEarthRadiusKm * detail::asin_sqrt(a > 1.0 ? 1.0 : a);  // NaN stays NaN
 }
 
 double haversine_km(double lat1, double lon1, double lat2, double lon2) noexcept {
   return haversine_km_cos(lat1, lon1, haversine_cos_lat(lat1), lat2, lon2, haversine_cos_lat(lat2));
 }
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
 
 }  // namespace vigil
