@@ -54,15 +54,16 @@ inline std::uint64_t dict_mix(std::uint64_t a, std::uint64_t b) noexcept {
 // streets, cities, most jobs and merchants) live in the slot itself, zero-padded; longer ones
 // are compared where the dictionary keeps them.
 inline constexpr std::size_t kDictInline = 56;
+struct DictFar {
+  const char* data;
+  std::size_t size;
+};
 struct alignas(64) DictSlot {
   std::uint32_t id = 0;  // kNoStr: empty (the empty string itself is never stored)
   std::uint32_t check = 0;
   union {
     char bytes[kDictInline];
-    struct {
-      const char* data;
-      std::size_t size;
-    } far;
+    DictFar far;
   };
   DictSlot() : bytes{} {}
 };

@@ -97,19 +97,23 @@ struct Dictionary::Impl {
     mask = m;
   }
 
+  char* new_block(std::size_t size) {
+    std::unique_ptr<char[]> block(new char[size]);  // owned before the vector may throw
+    blocks.push_back(std::move(block));
+    block_bytes += size;
+    return blocks.back().get();
+  }
+
   const char* store(std::string_view s) {
     if (s.size() > kOwnBlock) {
-      auto& b = blocks.emplace_back(new char[s.size()]);
-      block_bytes += s.size();
-      std::memcpy(b.get(), s.data(), s.size());
-      // The current block keeps its free tail (the big block goes before it in the list, but
-      // order does not matter).
-      return b.get();
+      // The current block keeps its free tail (order in `blocks` does not matter).
+      char* const own = new_block(s.size());
+      std::memcpy(own, s.data(), s.size());
+      return own;
     }
     if (free_bytes < s.size()) {
-      free_at = blocks.emplace_back(new char[kBlockBytes]).get();
+      free_at = new_block(kBlockBytes);
       free_bytes = kBlockBytes;
-      block_bytes += kBlockBytes;
     }
     char* const at = free_at;
     std::memcpy(at, s.data(), s.size());

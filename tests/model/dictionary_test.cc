@@ -251,7 +251,8 @@ TEST_CASE("Dictionary load refuses duplicates and leaves the dictionary unchange
   CHECK_FALSE(d.find("keep"));
 }
 
-TEST_CASE("Dictionary hash reads every byte once and no byte past the end", "[model][dictionary]") {
+TEST_CASE("Dictionary hash depends on every byte and reads none past the end",
+          "[model][dictionary]") {
   // Strings that differ in one byte anywhere hash differently (for these samples), and a
   // string at the very end of an allocation is hashed without over-read (ASan build).
   for (std::size_t n = 0; n <= 80; ++n) {
