@@ -107,36 +107,30 @@ std::uint64_t trans_hash_fnv(std::string_view s) {
   return splitmix_finish(h);
 }
 
-inline std::uint64_t load_u64(const char* p) {
-  std::uint64_t w;
-  std::memcpy(&w, p, sizeof w);
-  return w;
-}
-// 64 x 64 -> 128-bit product, halves folded (wyhash's "mum").
-inline std::uint64_t mum(std::uint64_t a, std::uint64_t b) {
-  const features_detail::u128 r = static_cast<features_detail::u128>(a) * b;
-  return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
-}
-
 // A stable 64-bit hash of a trans_num, 16 bytes per multiply (a 32-character Sparkov trans_num
 // is two): snapshots carry it, so it must not depend on the process (absl::Hash is seeded per
 // process) nor on the byte order of the host (little-endian x86-64 / AArch64 only).
 std::uint64_t trans_hash_wide(std::string_view s) {
+  // The Dictionary hash's primitives (wyhash's folded multiply), not its function: that one is
+  // only promised stable within a process, and snapshots carry this one.
+  using detail::dict_load64;
+  using detail::dict_mix;
   const char* p = s.data();
   std::size_t n = s.size();
   std::uint64_t h = 0x243f6a8885a308d3ull ^ (static_cast<std::uint64_t>(n) * 0x9e3779b97f4a7c15ull);
   for (; n >= 16; p += 16, n -= 16) {
-    h = mum(load_u64(p) ^ 0xa0761d6478bd642full, load_u64(p + 8) ^ h ^ 0xe7037ed1a0b428dbull);
+    h = dict_mix(dict_load64(p) ^ 0xa0761d6478bd642full,
+                 dict_load64(p + 8) ^ h ^ 0xe7037ed1a0b428dbull);
   }
   if (n >= 8) {
-    h = mum(load_u64(p) ^ 0x8ebc6af09c88c6e3ull, h ^ 0x589965cc75374cc3ull);
+    h = dict_mix(dict_load64(p) ^ 0x8ebc6af09c88c6e3ull, h ^ 0x589965cc75374cc3ull);
     p += 8;
     n -= 8;
   }
   if (n > 0) {
     std::uint64_t w = 0;
     std::memcpy(&w, p, n);
-    h = mum(w ^ 0x1d8e4e27c47d124full, h ^ 0xa0761d6478bd642full);
+    h = dict_mix(w ^ 0x1d8e4e27c47d124full, h ^ 0xa0761d6478bd642full);
   }
   return splitmix_finish(h);
 }
@@ -2218,7 +2212,7 @@ Status FeatureStore::process(const TransactionBatch& batch, FeatureMatrix& out,
     std::uint8_t* const present = s.trans_present.data();
     for (std::size_t i = 0; i < n; ++i) {
       const std::string_view tn = batch.trans_num[i].view();
-      th[i] = s.fnv_trans_hash ? trans_hash_fnv(tn) : trans_hash_wide(tn);
+      th[i] = s.trans_hash(tn);
       present[i] = !tn.empty();
     }
   }

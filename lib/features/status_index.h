@@ -47,11 +47,8 @@ class StatusIndex {
   /// The newest entry whose hash is `hash`, or nullptr.
   const std::uint64_t* find(std::uint64_t hash) const noexcept {
     if (table_.empty()) return nullptr;
-    for (std::uint64_t i = hash & mask_;; i = (i + 1) & mask_) {
-      const Slot& s = table_[i];
-      if (s.seq1 == 0) return nullptr;
-      if (s.hash == hash) return entry(s.seq1 - 1 - front_);
-    }
+    const Slot& s = table_[probe(hash)];
+    return s.seq1 == 0 ? nullptr : entry(s.seq1 - 1 - front_);
   }
 
   /// Appends an entry (`words[0]` is its hash); when the index holds `limit` entries the oldest
@@ -96,17 +93,18 @@ class StatusIndex {
     std::uint64_t seq1 = 0;  ///< entry sequence + 1; 0: empty
   };
 
+  /// The slot holding `hash`, else the empty slot that ends its probe run (the table is
+  /// never full).
+  std::uint64_t probe(std::uint64_t hash) const noexcept {
+    std::uint64_t i = hash & mask_;
+    while (table_[i].seq1 != 0 && table_[i].hash != hash) i = (i + 1) & mask_;
+    return i;
+  }
+
   void pop_front() noexcept {
-    const std::uint64_t hash = ring_[head_ * stride_];
     // The table points at the newest entry of each hash: drop it only if that is this one.
-    for (std::uint64_t i = hash & mask_;; i = (i + 1) & mask_) {
-      const Slot& s = table_[i];
-      if (s.seq1 == 0) break;
-      if (s.hash == hash) {
-        if (s.seq1 - 1 == front_) erase_at(i);
-        break;
-      }
-    }
+    const std::uint64_t i = probe(ring_[head_ * stride_]);
+    if (table_[i].seq1 != 0 && table_[i].seq1 - 1 == front_) erase_at(i);
     if (++head_ == cap_) head_ = 0;
     --size_;
     ++front_;
@@ -114,18 +112,9 @@ class StatusIndex {
 
   /// Points `hash` at entry `seq` (the table has room).
   void put(std::uint64_t hash, std::uint64_t seq) noexcept {
-    for (std::uint64_t i = hash & mask_;; i = (i + 1) & mask_) {
-      Slot& s = table_[i];
-      if (s.seq1 == 0) {
-        s = {hash, seq + 1};
-        ++used_;
-        return;
-      }
-      if (s.hash == hash) {
-        s.seq1 = seq + 1;
-        return;
-      }
-    }
+    Slot& s = table_[probe(hash)];
+    if (s.seq1 == 0) ++used_;
+    s = {hash, seq + 1};
   }
 
   // Backward-shift deletion: every slot after i up to the next empty one is moved back if its

@@ -11,6 +11,7 @@
 
 #include "ingest/row.h"
 #include "ingest/values.h"
+#include "model/prefetch.h"
 #include "vigil/dictionary.h"
 #include "vigil/ingest.h"
 #include "vigil/model.h"
@@ -157,14 +158,6 @@ class RecordBuilder {
 // Inline: the JSON readers call these in their per-field loop, where a call would also cost
 // the loop its vector registers (all caller-saved).
 
-// A prefetch that stays. GCC's pure-const analysis takes __builtin_prefetch for free of side
-// effects, so a void function holding only prefetches counts as const, and once it is visible
-// (inline) its calls are deleted as dead; the empty asm statement is a use it must keep.
-inline void prefetch_line(const void* p) noexcept {
-  __builtin_prefetch(p);
-  asm volatile("" : : "r"(p));
-}
-
 inline std::uint64_t RecordBuilder::intern_hash(std::string_view s) noexcept {
   // The length and (up to) the first and last eight bytes, no over-read.
   const std::size_t n = s.size();
@@ -199,7 +192,7 @@ inline void RecordBuilder::prefetch_card(std::string_view cc_text) noexcept {
   const char* const line = reinterpret_cast<const char*>(&memo_[memo_set(cc_text) * 2]);
   // Way 0 holds the set's newest card, usually the only one: all of its lines, and the tag
   // line of way 1.
-  for (std::size_t at = 0; at < sizeof(CardMemo) + 64; at += 64) prefetch_line(line + at);
+  for (std::size_t at = 0; at < sizeof(CardMemo) + 64; at += 64) vigil::detail::prefetch(line + at);
 }
 
 }  // namespace vigil::ingest
