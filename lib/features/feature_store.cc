@@ -180,6 +180,43 @@ struct BatchRow {
   std::uint64_t key(Field f) const { return batch_key(b, f, i); }
 };
 
+// Where field `f`'s values start in a batch, and their width: the columns process_row() reads
+// are prefetched ahead of it (batch_column_refs()).
+struct ColumnRef {
+  const std::byte* base;
+  std::size_t width;
+};
+ColumnRef batch_column(const TransactionBatch& b, Field f) {
+  auto ref = [](const auto& col) {
+    return ColumnRef{reinterpret_cast<const std::byte*>(col.data()), sizeof(col[0])};
+  };
+  switch (f) {
+    case Field::kTransDateTransTime: return ref(b.time);
+    case Field::kCcNum: return ref(b.cc_num);
+    case Field::kMerchant: return ref(b.merchant);
+    case Field::kCategory: return ref(b.category);
+    case Field::kAmt: return ref(b.amt_cents);
+    case Field::kFirst: return ref(b.first);
+    case Field::kLast: return ref(b.last);
+    case Field::kGender: return ref(b.gender);
+    case Field::kStreet: return ref(b.street);
+    case Field::kCity: return ref(b.city);
+    case Field::kState: return ref(b.state);
+    case Field::kZip: return ref(b.zip);
+    case Field::kLat: return ref(b.lat);
+    case Field::kLong: return ref(b.lon);
+    case Field::kCityPop: return ref(b.city_pop);
+    case Field::kJob: return ref(b.job);
+    case Field::kDob: return ref(b.dob);
+    case Field::kTransNum: return ref(b.trans_num);
+    case Field::kUnixTime: return ref(b.unix_time);
+    case Field::kMerchLat: return ref(b.merch_lat);
+    case Field::kMerchLong: return ref(b.merch_lon);
+    case Field::kIsFraud: return ref(b.is_fraud);
+  }
+  return ref(b.time);
+}
+
 struct TxRow {
   const Transaction& t;
   Micros time() const { return t.time; }
@@ -502,6 +539,25 @@ std::unique_ptr<FeatureStore::Impl> FeatureStore::Impl::build(const Config& conf
     }
   }
   s.index_stride = static_cast<std::uint32_t>(1 + s.index_fields.size());
+  // The columns process_row() reads row by row (the batch pre-pass reads the transaction
+  // groups' keys first): the built-ins' inputs, every event field, the index's keys.
+  {
+    std::uint32_t seen = 0;
+    auto read = [&](Field f) {
+      if (((seen >> static_cast<unsigned>(f)) & 1) == 0) s.row_fields.push_back(f);
+      seen |= 1u << static_cast<unsigned>(f);
+    };
+    for (std::size_t gi = 0; gi < s.n_txn_groups; ++gi)
+      seen |= 1u << static_cast<unsigned>(s.groups[gi].key);
+    for (const Field f : {Field::kTransDateTransTime, Field::kAmt, Field::kLat, Field::kLong,
+                          Field::kMerchLat, Field::kMerchLong, Field::kCityPop, Field::kDob}) {
+      read(f);
+    }
+    for (std::size_t gi = 0; gi < s.n_txn_groups; ++gi) {
+      for (const SlotDef& sd : s.groups[gi].slots) read(sd.field);
+    }
+    for (const Field f : s.index_fields) read(f);
+  }
   s.index.init(s.index_stride, s.index_limit);
 
   // The configuration as bytes: a snapshot only restores into a store built the same way.
@@ -2235,7 +2291,19 @@ Status FeatureStore::process(const TransactionBatch& batch, FeatureMatrix& out,
   for (std::size_t i = 0; i < std::min(n, kTable); ++i) stage(i, 0);
   for (std::size_t i = 0; i < std::min(n, kRec); ++i) stage(i, 1);
   for (std::size_t i = 0; i < std::min(n, kRing); ++i) stage(i, 2);
+  // The batch's own columns that process_row() reads, kCols rows ahead: a batch built
+  // elsewhere (parsed, then queued) arrives cold, and a dozen column streams are more than the
+  // hardware prefetcher follows (BM_EndToEnd_Batches: 12% of process() waited on the amount).
+  constexpr std::size_t kCols = 64;
+  ColumnRef row_cols[kFieldCount];
+  std::size_t n_cols = 0;
+  for (const Field f : s.row_fields) row_cols[n_cols++] = batch_column(batch, f);
+  auto fetch_columns = [&](std::size_t i) {
+    for (std::size_t c = 0; c < n_cols; ++c) detail::prefetch(row_cols[c].base + i * row_cols[c].width);
+  };
+  for (std::size_t i = 0; i < std::min(n, kCols); i += 8) fetch_columns(i);
   for (std::size_t i = 0; i < n; ++i) {
+    if ((i & 7) == 0 && i + kCols < n) fetch_columns(i + kCols);
     if (i + kTable < n) stage(i + kTable, 0);
     if (i + kRec < n) stage(i + kRec, 1);
     if (i + kRing < n) stage(i + kRing, 2);

@@ -450,6 +450,8 @@ struct FeatureStore::Impl {
 
   // --- status index: trans_num hash -> keys of the status groups' key fields ---
   std::vector<Field> index_fields;
+  /// The batch columns process_row() reads by row, besides the transaction groups' keys.
+  std::vector<Field> row_fields;
   std::uint32_t index_stride = 0;      ///< hash word + one word per index field
   features_detail::StatusIndex index;  ///< entries: hash, then one key per index field
   /// The index holds the hashes of a version-2 snapshot (see trans_hash()).
