@@ -424,6 +424,10 @@ std::unique_ptr<FeatureStore::Impl> FeatureStore::Impl::build(const Config& conf
       o.window = static_cast<std::uint16_t>(g.buckets.size());
       b.off = g.bucket_total;
       g.bucket_total += b.count + 1;
+      b.compact = b.slot < 0;
+      b.at = g.bucket_bytes;
+      const std::size_t each = b.compact ? sizeof(features_detail::CountBucket) : sizeof(Bucket);
+      g.bucket_bytes += static_cast<std::uint32_t>((sizeof(Bucket) + b.count * each + 63) & ~63ull);
       g.buckets.push_back(b);
     } else {
       o.src = OutDef::Src::kWindow;
@@ -516,8 +520,7 @@ std::unique_ptr<FeatureStore::Impl> FeatureStore::Impl::build(const Config& conf
     bind_layout(g);  // (again: has_n is known now)
     // Logical bytes: the record, ~10 bytes of hash table, the bucket array (the inline ring
     // below only fills the record's last line, and events are charged as events).
-    const std::uint64_t bucket_bytes = std::uint64_t{g.bucket_total} * sizeof(Bucket);
-    g.key_charge = g.rec_bytes + 10 + (g.buckets.empty() ? 0 : 8 + bucket_bytes);
+    g.key_charge = g.rec_bytes + 10 + (g.buckets.empty() ? 0 : 8 + g.bucket_bytes);
     // An inline ring when the record's padding to whole lines is small (at most 24 bytes:
     // less than the smallest ring malloc gives) yet holds two events or more.
     if (g.ring) {
@@ -655,6 +658,27 @@ void Group::erase(std::uint64_t h, std::uint32_t slot) {
   }
   table[i] = 0;
   --live;
+}
+
+BucketBlock Group::new_buckets() const {
+  BucketBlock blk(new (std::align_val_t{64}) std::byte[bucket_bytes]);
+  clear_buckets(blk.get());
+  return blk;
+}
+
+void Group::clear_buckets(std::byte* blk) const noexcept {
+  for (const BucketDef& d : buckets) {
+    Bucket& total = *new (blk + d.at) Bucket{};
+    set_occ(total, 0);
+    std::byte* const ring = blk + d.at + sizeof(Bucket);
+    for (std::uint32_t p = 0; p < d.count; ++p) {
+      if (d.compact) {
+        new (ring + p * sizeof(CountBucket)) CountBucket{};
+      } else {
+        new (ring + p * sizeof(Bucket)) Bucket{};
+      }
+    }
+  }
 }
 
 }  // namespace features_detail
@@ -930,11 +954,7 @@ std::uint32_t FeatureStore::Impl::new_key(Group& g, std::uint64_t key, std::uint
   rh.newest = kNever;
   rh.ring = g.inline_ring(rh);
   rh.cap = rh.ring != nullptr ? g.inl_cap : 0;
-  if (!g.buckets.empty()) {
-    g.bucket_data[slot].reset(new Bucket[g.bucket_total]);
-    for (const auto& d : g.buckets)
-      features_detail::set_occ(g.bucket_data[slot][d.off + d.count], 0);
-  }
+  if (!g.buckets.empty()) g.bucket_data[slot] = g.new_buckets();
   g.insert(h, slot);
   charged += g.key_charge;
   return slot;
@@ -960,11 +980,7 @@ void FeatureStore::Impl::clear_key(Group& g, std::uint32_t slot) {
     if (a.max_q >= 0) acc_q(rec, a.max_off).release();
   }
   std::memset(rec + sizeof(RecHead), 0, g.rec_bytes - sizeof(RecHead));
-  if (!g.buckets.empty()) {
-    std::fill_n(g.bucket_data[slot].get(), g.bucket_total, Bucket{});
-    for (const auto& d : g.buckets)
-      features_detail::set_occ(g.bucket_data[slot][d.off + d.count], 0);
-  }
+  if (!g.buckets.empty()) g.clear_buckets(g.bucket_data[slot].get());
 }
 
 void FeatureStore::Impl::erase_key(Group& g, std::uint32_t slot) {
@@ -1487,26 +1503,30 @@ void FeatureStore::Impl::scan_view(Group& g, std::uint32_t slot, std::uint32_t p
 // Bucketed windows: `count` buckets of `width` cover [t - W + width - t mod width, t]
 // ---------------------------------------------------------------------------------------------
 
-bool FeatureStore::Impl::bucket_add(Group& g, std::uint32_t slot, std::size_t j, Micros t,
-                                    std::int64_t v) {
-  BucketDef& d = g.buckets[j];
-  Bucket* bk = g.bucket_data[slot].get() + d.off;
-  Bucket& tot = bk[d.count];
+namespace {
+
+// A bucketed window's add and read, over its buckets of type B (Bucket, or CountBucket for a
+// count-only def: the fields past n exist only in a Bucket).
+template <class B>
+bool bucket_add_in(BucketDef& d, std::byte* blk, Micros t, std::int64_t v) {
+  constexpr bool kFull = std::is_same_v<B, Bucket>;
+  B* const bk = features_detail::bucket_ring<B>(blk, d);
+  Bucket& tot = features_detail::bucket_total(blk, d);
   std::int64_t at;
   const std::int64_t b = d.locate(t, at);
   const auto cnt = static_cast<std::int64_t>(d.count);
-  auto take_out = [&](Bucket& x) {
+  auto take_out = [&](B& x) {
     tot.n -= x.n;
-    tot.nv -= x.nv;
-    tot.sum -= x.sum;
-    tot.sq -= x.sq;
+    if constexpr (kFull) {
+      tot.nv -= x.nv;
+      tot.sum -= x.sum;
+      tot.sq -= x.sq;
+    }
   };
   // A bucket counts in `tot` only while its id is in (tot.id - cnt, tot.id]; buckets with older
   // ids are stale and ignored wherever they are read, so a key that was idle for a whole
   // window resets its totals without touching the ring (no per-bucket writes for idle keys).
-  auto live = [&](const Bucket& x) {
-    return x.id != kNever && x.id > tot.id - cnt && x.id <= tot.id;
-  };
+  auto live = [&](const B& x) { return x.id != kNever && x.id > tot.id - cnt && x.id <= tot.id; };
   const bool occ = d.count <= features_detail::kOccBuckets;
   if (tot.id == kNever || b > tot.id) {
     if (tot.id == kNever || b - tot.id >= cnt) {
@@ -1521,9 +1541,9 @@ bool FeatureStore::Impl::bucket_add(Group& g, std::uint32_t slot, std::size_t j,
           features_detail::occ_run(first, static_cast<std::uint32_t>(b - tot.id), d.count);
       for (std::uint64_t hit = features_detail::occ_of(tot) & run; hit != 0; hit &= hit - 1) {
         const auto p = static_cast<std::uint32_t>(std::countr_zero(hit));
-        Bucket& x = bk[p];
+        B& x = bk[p];
         if (live(x)) take_out(x);
-        x = Bucket{};
+        x = B{};
         x.id = tot.id + 1 + (p >= first ? p - first : p + d.count - first);
       }
       features_detail::set_occ(tot, features_detail::occ_of(tot) & ~run);
@@ -1531,9 +1551,9 @@ bool FeatureStore::Impl::bucket_add(Group& g, std::uint32_t slot, std::size_t j,
       // Buckets tot.id + 1 .. b, recycled in place: one division for the first, then a wrap.
       std::int64_t pos = floor_mod(tot.id + 1, cnt);
       for (std::int64_t id = tot.id + 1; id <= b; ++id) {
-        Bucket& x = bk[pos];
+        B& x = bk[pos];
         if (live(x)) take_out(x);
-        x = Bucket{};
+        x = B{};
         x.id = id;
         if (++pos == cnt) pos = 0;
       }
@@ -1541,36 +1561,38 @@ bool FeatureStore::Impl::bucket_add(Group& g, std::uint32_t slot, std::size_t j,
     tot.id = b;
   }
   if (b <= tot.id - cnt) return false;  // its bucket has left every window
-  Bucket& x = bk[at];
+  B& x = bk[at];
   if (x.id != b) {
     if (live(x)) take_out(x);
-    x = Bucket{};
+    x = B{};
     x.id = b;
   }
   ++x.n;
   ++tot.n;
   if (occ) features_detail::set_occ(tot, features_detail::occ_of(tot) | std::uint64_t{1} << at);
-  if (d.slot >= 0 && v != kMissing) {
-    ++x.nv;
-    ++tot.nv;
-    x.sum += v;
-    tot.sum += v;
-    const i128 sq = static_cast<i128>(v) * v;
-    x.sq += sq;
-    tot.sq += sq;
-    x.mn = std::min(x.mn, v);
-    x.mx = std::max(x.mx, v);
+  if constexpr (kFull) {
+    if (d.slot >= 0 && v != kMissing) {
+      ++x.nv;
+      ++tot.nv;
+      x.sum += v;
+      tot.sum += v;
+      const i128 sq = static_cast<i128>(v) * v;
+      x.sq += sq;
+      tot.sq += sq;
+      x.mn = std::min(x.mn, v);
+      x.mx = std::max(x.mx, v);
+    }
   }
   return true;
 }
 
-void FeatureStore::Impl::bucket_view(Group& g, std::uint32_t slot, std::size_t j, Micros t,
-                                     bool current) {
-  BucketDef& d = g.buckets[j];
-  const Bucket* bk = g.bucket_data[slot].get() + d.off;
-  const Bucket& tot = bk[d.count];
-  View& v = g.bucket_view[j];
-  v = View{};
+template <class B>
+void bucket_view_in(BucketDef& d, const std::byte* blk, Micros t, bool current,
+                    features_detail::View& v) {
+  constexpr bool kFull = std::is_same_v<B, Bucket>;
+  const B* const bk = features_detail::bucket_ring<B>(blk, d);
+  const Bucket& tot = features_detail::bucket_total(blk, d);
+  v = features_detail::View{};
   v.mn = std::numeric_limits<std::int64_t>::max();
   v.mx = std::numeric_limits<std::int64_t>::min();
   std::int64_t at;
@@ -1585,16 +1607,39 @@ void FeatureStore::Impl::bucket_view(Group& g, std::uint32_t slot, std::size_t j
   }
   // min / max (and, for a late event, everything) from the buckets in (b - cnt, b].
   for (std::int64_t k = 0; k < cnt; ++k) {
-    const Bucket& x = bk[k];
+    const B& x = bk[k];
     if (x.id == kNever || x.id > b || x.id <= b - cnt) continue;
-    if (!current) {
-      v.count += x.n;
-      v.n += x.nv;
-      v.sum += x.sum;
-      v.sq += x.sq;
+    if (!current) v.count += x.n;
+    if constexpr (kFull) {
+      if (!current) {
+        v.n += x.nv;
+        v.sum += x.sum;
+        v.sq += x.sq;
+      }
+      v.mn = std::min(v.mn, x.mn);
+      v.mx = std::max(v.mx, x.mx);
     }
-    v.mn = std::min(v.mn, x.mn);
-    v.mx = std::max(v.mx, x.mx);
+  }
+}
+
+}  // namespace
+
+bool FeatureStore::Impl::bucket_add(Group& g, std::uint32_t slot, std::size_t j, Micros t,
+                                    std::int64_t v) {
+  BucketDef& d = g.buckets[j];
+  std::byte* const blk = g.bucket_data[slot].get();
+  return d.compact ? bucket_add_in<features_detail::CountBucket>(d, blk, t, v)
+                   : bucket_add_in<Bucket>(d, blk, t, v);
+}
+
+void FeatureStore::Impl::bucket_view(Group& g, std::uint32_t slot, std::size_t j, Micros t,
+                                     bool current) {
+  BucketDef& d = g.buckets[j];
+  const std::byte* const blk = g.bucket_data[slot].get();
+  if (d.compact) {
+    bucket_view_in<features_detail::CountBucket>(d, blk, t, current, g.bucket_view[j]);
+  } else {
+    bucket_view_in<Bucket>(d, blk, t, current, g.bucket_view[j]);
   }
 }
 
@@ -1881,11 +1926,10 @@ void FeatureStore::Impl::prefetch_index(std::size_t row, std::size_t ahead) cons
 void FeatureStore::Impl::prefetch_buckets(std::size_t gi, std::uint32_t slot, Micros t) const {
   const Group& g = groups[gi];
   if (g.buckets.empty() || slot >= g.n_slots) return;
-  const Bucket* const data = g.bucket_data[slot].get();
-  if (data == nullptr) return;
+  const std::byte* const blk = g.bucket_data[slot].get();
+  if (blk == nullptr) return;
   for (const auto& d : g.buckets) {
-    const Bucket* const bk = data + d.off;
-    detail::prefetch<true>(bk + d.count);  // the running total and occupancy
+    detail::prefetch<true>(blk + d.at);  // the running total and occupancy
     // The bucket of t: from the def's memo of the last row's bucket, without a division, while
     // t is in that bucket or the next (rows come nearly in time order).
     const std::uint64_t since = static_cast<std::uint64_t>(t) - static_cast<std::uint64_t>(d.lo);
@@ -1896,7 +1940,8 @@ void FeatureStore::Impl::prefetch_buckets(std::size_t gi, std::uint32_t slot, Mi
     } else {
       pos = floor_mod(floor_div(t, d.width), static_cast<std::int64_t>(d.count));
     }
-    detail::prefetch<true>(bk + pos);
+    const std::size_t each = d.compact ? sizeof(features_detail::CountBucket) : sizeof(Bucket);
+    detail::prefetch<true>(blk + d.at + sizeof(Bucket) + static_cast<std::size_t>(pos) * each);
   }
 }
 
@@ -2093,7 +2138,6 @@ FeatureStoreStats FeatureStore::Impl::stats() const {
     st.key_bytes += g.table.capacity() * 8 +
                     g.pages.size() * (std::size_t{Group::kPageSlots} * g.rec_bytes + 8) +
                     g.bucket_data.capacity() * 8 + g.free_slots.capacity() * 4;
-    const std::size_t bucket_total = g.bucket_total;
     g.for_each([&](std::uint32_t slot) {
       const features_detail::RecHead& s = g.head(slot);
       if (swept(g, slot)) {  // gone in the logical state (the sweep has yet to reach it)
@@ -2131,7 +2175,7 @@ FeatureStoreStats FeatureStore::Impl::stats() const {
           st.other_bytes += cap ? 4ull * (cap + 1) : 0;
         }
       }
-      st.other_bytes += bucket_total * sizeof(Bucket);
+      st.other_bytes += g.bucket_bytes;
     });
   }
   st.other_bytes += index.bytes();
@@ -2299,7 +2343,8 @@ Status FeatureStore::process(const TransactionBatch& batch, FeatureMatrix& out,
   std::size_t n_cols = 0;
   for (const Field f : s.row_fields) row_cols[n_cols++] = batch_column(batch, f);
   auto fetch_columns = [&](std::size_t i) {
-    for (std::size_t c = 0; c < n_cols; ++c) detail::prefetch(row_cols[c].base + i * row_cols[c].width);
+    for (std::size_t c = 0; c < n_cols; ++c)
+      detail::prefetch(row_cols[c].base + i * row_cols[c].width);
   };
   for (std::size_t i = 0; i < std::min(n, kCols); i += 8) fetch_columns(i);
   for (std::size_t i = 0; i < n; ++i) {

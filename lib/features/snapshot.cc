@@ -41,6 +41,52 @@ i128 read_i128(detail::BinaryReader& r) {
   return static_cast<i128>((static_cast<u128>(hi) << 64) | lo);
 }
 
+// Calls f(number, bucket, is_total) for a key's buckets in snapshot order (each def's buckets
+// then its running total), a count-only def's buckets as full Buckets.
+template <class F>
+void for_each_bucket(const features_detail::Group& g, const std::byte* blk, F&& f) {
+  for (const features_detail::BucketDef& d : g.buckets) {
+    for (std::uint32_t p = 0; p < d.count; ++p) {
+      if (d.compact) {
+        const features_detail::CountBucket& c =
+            features_detail::bucket_ring<features_detail::CountBucket>(blk, d)[p];
+        Bucket x;
+        x.id = c.id;
+        x.n = c.n;
+        f(std::size_t{d.off} + p, x, false);
+      } else {
+        f(std::size_t{d.off} + p, features_detail::bucket_ring<Bucket>(blk, d)[p], false);
+      }
+    }
+    f(std::size_t{d.off} + d.count, features_detail::bucket_total(blk, d), true);
+  }
+}
+
+// Stores bucket number `b` (< bucket_total); false when it belongs to a count-only def but
+// holds more than an id and a count.
+bool put_bucket(const features_detail::Group& g, std::byte* blk, std::uint64_t b, const Bucket& x) {
+  for (const features_detail::BucketDef& d : g.buckets) {
+    if (b > std::uint64_t{d.off} + d.count) continue;
+    if (b == std::uint64_t{d.off} + d.count) {
+      features_detail::bucket_total(blk, d) = x;
+    } else if (!d.compact) {
+      features_detail::bucket_ring<Bucket>(blk, d)[b - d.off] = x;
+    } else {
+      Bucket rest = x;
+      rest.id = kNever;
+      rest.n = 0;
+      const Bucket empty;
+      if (rest.nv != empty.nv || rest.sum != empty.sum || rest.mn != empty.mn ||
+          rest.mx != empty.mx || rest.sq != empty.sq) {
+        return false;
+      }
+      features_detail::bucket_ring<features_detail::CountBucket>(blk, d)[b - d.off] = {x.id, x.n};
+    }
+    return true;
+  }
+  return false;  // (b < bucket_total: not reached)
+}
+
 Status corrupt(std::string_view what) {
   return {ErrorCode::kCorrupt, absl::StrFormat("feature store snapshot: %s", what)};
 }
@@ -103,25 +149,25 @@ Status FeatureStore::Impl::snapshot(std::ostream& out) const {
         }
       }
       if (bucket_total > 0) {
-        const Bucket* bk = g.bucket_data[slot].get();
+        // Buckets are numbered per def: its buckets, then its running total, whose `mn` holds
+        // their occupancy (derived state, written as the default). A count-only def's buckets
+        // keep only id and n: the other fields are written as the defaults they always are.
+        const std::byte* const blk = g.bucket_data[slot].get();
         std::size_t used = 0;
-        for (std::size_t b = 0; b < bucket_total; ++b) used += bk[b].id != kNever ? 1 : 0;
+        for_each_bucket(
+            g, blk, [&](std::size_t, const Bucket& x, bool) { used += x.id != kNever ? 1 : 0; });
         w.varint(used);
-        for (std::size_t b = 0, d = 0; b < bucket_total; ++b) {
-          // A def's running total (after its buckets) holds their occupancy in `mn`: derived
-          // state, written as the default.
-          const bool total = d < g.buckets.size() && b == g.buckets[d].off + g.buckets[d].count;
-          if (total) ++d;
-          if (bk[b].id == kNever) continue;
+        for_each_bucket(g, blk, [&](std::size_t b, const Bucket& x, bool total) {
+          if (x.id == kNever) return;
           w.varint(b);
-          w.svarint(bk[b].id);
-          w.varint(bk[b].n);
-          w.varint(bk[b].nv);
-          w.svarint(bk[b].sum);
-          w.svarint(total ? Bucket{}.mn : bk[b].mn);
-          w.svarint(bk[b].mx);
-          write_i128(w, bk[b].sq);
-        }
+          w.svarint(x.id);
+          w.varint(x.n);
+          w.varint(x.nv);
+          w.svarint(x.sum);
+          w.svarint(total ? Bucket{}.mn : x.mn);
+          w.svarint(x.mx);
+          write_i128(w, x.sq);
+        });
       }
     }
   }
@@ -216,25 +262,33 @@ Status FeatureStore::Impl::restore_into(std::istream& in) {
       }
       if (n > 0 && prev > newest) return corrupt("event newer than its key's newest time");
       if (bucket_total > 0) {
-        Bucket* bk = g.bucket_data[slot].get();
+        std::byte* const blk = g.bucket_data[slot].get();
         const std::uint64_t used = r.count(8);
         for (std::uint64_t u = 0; u < used; ++u) {
           const std::uint64_t b = r.varint();
           if (!r.ok() || b >= bucket_total) return corrupt("bad bucket index");
-          bk[b].id = r.svarint();
-          bk[b].n = r.varint();
-          bk[b].nv = r.varint();
-          bk[b].sum = r.svarint();
-          bk[b].mn = r.svarint();
-          bk[b].mx = r.svarint();
-          bk[b].sq = read_i128(r);
+          Bucket x;
+          x.id = r.svarint();
+          x.n = r.varint();
+          x.nv = r.varint();
+          x.sum = r.svarint();
+          x.mn = r.svarint();
+          x.mx = r.svarint();
+          x.sq = read_i128(r);
+          if (!r.ok()) return corrupt("truncated buckets");
+          if (!put_bucket(g, blk, b, x)) return corrupt("bad count-only bucket");
         }
-        if (!r.ok()) return corrupt("truncated buckets");
         for (const auto& d : g.buckets) {
-          Bucket& total = bk[d.off + d.count];
+          Bucket& total = features_detail::bucket_total(blk, d);
           total.mn = Bucket{}.mn;
           if (d.count <= features_detail::kOccBuckets) {
-            features_detail::set_occ(total, features_detail::occ_from(bk + d.off, d.count));
+            const std::uint64_t occ =
+                d.compact ? features_detail::occ_from(
+                                features_detail::bucket_ring<features_detail::CountBucket>(blk, d),
+                                d.count)
+                          : features_detail::occ_from(features_detail::bucket_ring<Bucket>(blk, d),
+                                                      d.count);
+            features_detail::set_occ(total, occ);
           }
         }
       }

@@ -27,6 +27,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -222,8 +223,13 @@ struct BucketDef {
   std::int32_t slot = -1;  ///< -1: count only
   Micros width = 0;
   std::uint32_t count = 0;
-  /// Index of its first bucket in a key's bucket array; its running total is at off + count.
+  /// Index of its first bucket in a key's buckets as snapshots number them; its running total
+  /// is number off + count.
   std::uint32_t off = 0;
+  /// Byte offset of its running total in a key's bucket block (a multiple of 64); its buckets
+  /// follow, as Bucket or, when `compact`, as CountBucket.
+  std::uint32_t at = 0;
+  bool compact = false;  ///< count only: CountBucket buckets
   /// Memo of the last time's bucket: times in [lo, lo + width) are bucket `id`, stored at
   /// `pos` = id mod count (the stream's times are close together: two divisions saved a row).
   Micros lo = 0;
@@ -255,6 +261,33 @@ struct Bucket {
   std::int64_t mx = std::numeric_limits<std::int64_t>::min();
   i128 sq = 0;
 };
+static_assert(sizeof(Bucket) == 64);
+/// A bucket of a count-only bucketed window: only its id and count, four to a line (a key of
+/// `merchant_count_1h` at 1m granularity holds 1 KB of them instead of 4).
+struct CountBucket {
+  std::int64_t id = kNever;
+  std::uint64_t n = 0;
+};
+
+/// A key's bucket block: per def, its running total then its buckets (see BucketDef::at).
+struct BlockFree {
+  void operator()(std::byte* p) const noexcept { ::operator delete[](p, std::align_val_t{64}); }
+};
+using BucketBlock = std::unique_ptr<std::byte[], BlockFree>;
+inline Bucket& bucket_total(std::byte* blk, const BucketDef& d) noexcept {
+  return *reinterpret_cast<Bucket*>(blk + d.at);
+}
+inline const Bucket& bucket_total(const std::byte* blk, const BucketDef& d) noexcept {
+  return *reinterpret_cast<const Bucket*>(blk + d.at);
+}
+template <class B>
+B* bucket_ring(std::byte* blk, const BucketDef& d) noexcept {
+  return reinterpret_cast<B*>(blk + d.at + sizeof(Bucket));
+}
+template <class B>
+const B* bucket_ring(const std::byte* blk, const BucketDef& d) noexcept {
+  return reinterpret_cast<const B*>(blk + d.at + sizeof(Bucket));
+}
 
 /// The running total of a bucketed window (the bucket after its `count` buckets) keeps no
 /// minimum — views take min / max from the buckets — so, for a def of at most kOccBuckets
@@ -270,7 +303,8 @@ inline void set_occ(Bucket& total, std::uint64_t occ) noexcept {
   total.mn = static_cast<std::int64_t>(occ);
 }
 /// The occupancy of `count` <= kOccBuckets buckets, from their contents.
-inline std::uint64_t occ_from(const Bucket* bk, std::uint32_t count) noexcept {
+template <class B>
+std::uint64_t occ_from(const B* bk, std::uint32_t count) noexcept {
   std::uint64_t occ = 0;
   for (std::uint32_t p = 0; p < count; ++p) occ |= std::uint64_t{bk[p].n != 0} << p;
   return occ;
@@ -315,6 +349,7 @@ struct Group {
   std::uint32_t n_mono = 0, n_distinct = 0;
   std::vector<BucketDef> buckets;
   std::uint32_t bucket_total = 0;  ///< buckets per key: each def's count and its running total
+  std::uint32_t bucket_bytes = 0;  ///< bytes of a key's bucket block
   std::uint32_t rec_bytes = 0;     ///< record size (multiple of 8)
   std::uint64_t key_charge = 0;    ///< logical bytes per key (memory budget)
 
@@ -348,7 +383,11 @@ struct Group {
   std::vector<std::uint8_t> narrow_slots;  ///< slots stored in 4 signed bytes (checked per event)
   std::vector<std::uint8_t> win_fields;    ///< per window: an accumulator reads event fields
   std::vector<std::uint16_t> scan_accs;    ///< distinct / min / max accumulators (may scan)
-  std::vector<std::unique_ptr<Bucket[]>> bucket_data;
+  std::vector<BucketBlock> bucket_data;    ///< per slot (bucketed windows only)
+  /// A fresh bucket block: every bucket empty, every occupancy 0.
+  BucketBlock new_buckets() const;
+  /// Empties every bucket of a block.
+  void clear_buckets(std::byte* blk) const noexcept;
   std::vector<std::uint32_t> free_slots;
 
   std::byte* rec(std::uint32_t slot) noexcept {
