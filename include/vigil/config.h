@@ -93,12 +93,16 @@ struct FlagSpec {
   std::string reason;
 };
 
+/// The largest StoreLimits::status_index_size (the index addresses its entries in 32 bits).
+inline constexpr std::uint64_t kMaxStatusIndexSize = std::uint64_t{1} << 31;
+
 /// Feature store limits.
 struct StoreLimits {
   Micros idle_ttl = 0;  ///< evict keys idle this long in event time; 0 = longest window
   std::uint64_t memory_budget =
       0;  ///< bytes; 0 = unbounded. Over budget, oldest-idle keys go first.
-  std::uint64_t status_index_size = 1 << 20;  ///< trans_num entries kept for status changes
+  /// trans_num entries kept for status changes, at most kMaxStatusIndexSize
+  std::uint64_t status_index_size = 1 << 20;
 };
 
 /// The whole configuration document.

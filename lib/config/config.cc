@@ -271,15 +271,19 @@ Status parse_limits(const JsonValue& v, StoreLimits& l) {
   }
   double n = 0;
   if (const JsonValue* b = v.find("memory_budget")) {
-    if (!b->is_number() || b->number < 0 || b->number != std::floor(b->number)) {
-      return error_at(*b, "\"memory_budget\" must be a whole number of bytes");
+    // (2^64 and above do not convert to uint64_t: undefined behaviour, not a budget.)
+    if (!b->is_number() || b->number < 0 || b->number != std::floor(b->number) ||
+        b->number >= 18446744073709551616.0) {
+      return error_at(*b, "\"memory_budget\" must be a whole number of bytes below 2^64");
     }
     l.memory_budget = static_cast<std::uint64_t>(b->number);
   }
   if (Status s = get_number(v, "status_index_size", n, false, "limits"); !s.ok()) return s;
   if (v.find("status_index_size")) {
-    if (n < 0 || n != std::floor(n))
-      return error_at(*v.find("status_index_size"), "\"status_index_size\" must be a whole number");
+    if (n < 0 || n != std::floor(n) || n > static_cast<double>(kMaxStatusIndexSize)) {
+      return error_at(*v.find("status_index_size"),
+                      "\"status_index_size\" must be a whole number, at most 2^31");
+    }
     l.status_index_size = static_cast<std::uint64_t>(n);
   }
   return {};

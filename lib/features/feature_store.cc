@@ -2193,6 +2193,11 @@ Result<FeatureStore> FeatureStore::create(const Config& config, Dictionary& dict
   if (config.lateness < 0) {
     return Status{ErrorCode::kInvalidArgument, "lateness must not be negative"};
   }
+  if (config.limits.status_index_size > kMaxStatusIndexSize) {
+    return Status{ErrorCode::kInvalidArgument,
+                  absl::StrFormat("status index size %u is above the limit of 2^31 entries",
+                                  config.limits.status_index_size)};
+  }
   if (config.features.size() > 4096) {
     return Status{ErrorCode::kInvalidArgument, "more than 4096 features"};
   }

@@ -88,6 +88,10 @@ TEST_CASE("config errors are precise", "[config]") {
       {R"j({"late_policy": "drop"})j", "late_policy 'drop' unknown"},
       {R"j({"model": {"kind": "logistic", "bias": 1}})j", "model needs \"scale\""},
       {R"j([1])j", "the configuration must be an object"},
+      {R"j({"limits": {"status_index_size": 3e9}})j",
+       "column 34: \"status_index_size\" must be a whole number, at most 2^31"},
+      {R"j({"limits": {"memory_budget": 1e20}})j",
+       "\"memory_budget\" must be a whole number of bytes below 2^64"},
   };
   for (const Case& c : cases) {
     INFO(c.text);

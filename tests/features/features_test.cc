@@ -85,6 +85,13 @@ TEST_CASE("configuration is validated", "[features]") {
   auto s = FeatureStore::create(dup, dict);
   REQUIRE_FALSE(s.ok());
   CHECK_THAT(s.status().message(), Catch::Contains("duplicate"));
+  Config big;
+  big.limits.status_index_size = kMaxStatusIndexSize + 1;
+  auto b = FeatureStore::create(big, dict);
+  REQUIRE_FALSE(b.ok());
+  CHECK_THAT(b.status().message(), Catch::Contains("above the limit of 2^31"));
+  big.limits.status_index_size = kMaxStatusIndexSize;  // the largest accepted
+  CHECK(FeatureStore::create(big, dict).ok());
 }
 
 TEST_CASE("columns: built-ins first, then declared features in config order", "[features]") {
