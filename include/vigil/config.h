@@ -99,6 +99,9 @@ inline constexpr std::uint64_t kMaxStatusIndexSize = std::uint64_t{1} << 31;
 /// Feature store limits.
 struct StoreLimits {
   Micros idle_ttl = 0;  ///< evict keys idle this long in event time; 0 = longest window
+  /// A key idle this long (or longer than all its windows) keeps only its events, 40 bytes
+  /// and its table entry; the rest of its state is rebuilt when it is seen again. 0 = never.
+  Micros cold_after = 3 * kMicrosPerDay;
   std::uint64_t memory_budget =
       0;  ///< bytes; 0 = unbounded. Over budget, oldest-idle keys go first.
   /// trans_num entries kept for status changes, at most kMaxStatusIndexSize

@@ -35,7 +35,11 @@
 // Bounded memory: a key whose newest event is older than the stream's newest event time minus
 // the idle TTL is forgotten, deterministically (StoreLimits::idle_ttl; 0 means the longest
 // window plus lateness, but at least 7 days so that the "since previous" built-ins span a
-// quiet week). Over StoreLimits::memory_budget the keys idle longest go first. Bucketed
+// quiet week). A key idle StoreLimits::cold_after (3 days by default) or longer than all its
+// windows keeps only its events, its newest time and a table entry (~56 bytes besides the
+// events); its running sums, cursors, min / max queues and distinct sets are rebuilt from its
+// events, exactly, when it is seen again — the same outputs, at the cost of that rebuild.
+// Over StoreLimits::memory_budget the keys idle longest go first. Bucketed
 // windows (FeatureSpec::granularity g, which must divide W) keep W / g buckets per key however
 // busy the key: the window then covers [t - W + g - (t mod g), t], missing at most the oldest
 // g of history and never counting anything older than t - W. A late transaction (within
@@ -79,6 +83,7 @@ inline constexpr std::size_t kBuiltinFeatureCount = 9;
 /// Counters and memory figures of a feature store.
 struct FeatureStoreStats {
   std::uint64_t keys = 0;         ///< live keys, all key fields together
+  std::uint64_t cold_keys = 0;    ///< of which idle keys holding only their events (cold_after)
   std::uint64_t events_held = 0;  ///< events held in windows (ring buffers)
   /// Heap bytes held: per-key state (hash slots, key records, running aggregates)…
   std::uint64_t key_bytes = 0;

@@ -264,10 +264,14 @@ Status parse_flag(const JsonValue& v, FlagSpec& f) {
 
 Status parse_limits(const JsonValue& v, StoreLimits& l) {
   if (!v.is_object()) return type_error(v, "\"limits\"", "an object");
-  static constexpr std::string_view kKnown[] = {"idle_ttl", "memory_budget", "status_index_size"};
+  static constexpr std::string_view kKnown[] = {"idle_ttl", "cold_after", "memory_budget",
+                                                "status_index_size"};
   if (Status s = check_members(v, "\"limits\"", kKnown); !s.ok()) return s;
   if (const JsonValue* t = v.find("idle_ttl")) {
     if (Status s = get_duration(*t, "idle_ttl", l.idle_ttl); !s.ok()) return s;
+  }
+  if (const JsonValue* t = v.find("cold_after")) {
+    if (Status s = get_duration(*t, "cold_after", l.cold_after); !s.ok()) return s;
   }
   double n = 0;
   if (const JsonValue* b = v.find("memory_budget")) {
@@ -516,6 +520,7 @@ std::string to_json(const Config& c) {
   }
   o += c.flags.empty() ? "],\n" : "\n  ],\n";
   o += "  \"limits\": {\"idle_ttl\": \"" + duration_text(c.limits.idle_ttl) +
+       "\", \"cold_after\": \"" + duration_text(c.limits.cold_after) +
        "\", \"memory_budget\": " + std::to_string(c.limits.memory_budget) +
        ", \"status_index_size\": " + std::to_string(c.limits.status_index_size) + "}\n";
   o += "}\n";

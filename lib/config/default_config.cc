@@ -122,7 +122,7 @@ std::string_view default_config_json() noexcept {
       "card_count_1h >= 2 && card_amt_sum_24h > 500": {"mean": 0.03648792953954274, "std": 0.18750082809804}}},
   "thresholds": {"review": 50, "decline": 821},
   "flags": [],
-  "limits": {"idle_ttl": "0h", "memory_budget": 0, "status_index_size": 1048576}
+  "limits": {"idle_ttl": "0h", "cold_after": "3d", "memory_budget": 0, "status_index_size": 1048576}
 }
 )json";
 }

@@ -470,6 +470,7 @@ std::unique_ptr<FeatureStore::Impl> FeatureStore::Impl::build(const Config& conf
                                      : std::max(longest, kDefaultMinTtl) + s.lateness;
   // Sweeping every quarter TTL bounds idle memory to ~1.25 TTL of keys, at O(keys) per sweep.
   s.sweep_every = std::max<Micros>(s.ttl / 4, kMicrosPerSecond);
+  s.cold_after = config.limits.cold_after;
 
   for (std::size_t gi = 0; gi < s.groups.size(); ++gi) {
     Group& g = s.groups[gi];
@@ -481,6 +482,7 @@ std::unique_ptr<FeatureStore::Impl> FeatureStore::Impl::build(const Config& conf
     } else {
       g.ring = g.is_card || !g.windows.empty();
     }
+    g.coldable = g.status == kNoStr && g.ring && g.buckets.empty();
     // Events: 8-byte time, then 8-byte fields, then 4-byte ones (string ids, zip, gender, and
     // integers that usually fit: cents, city_pop, dob, is_fraud, unix_time — widened on the
     // first value that does not).
@@ -596,7 +598,9 @@ std::unique_ptr<FeatureStore::Impl> FeatureStore::Impl::build(const Config& conf
 namespace features_detail {
 
 Group::~Group() {
+  for (std::uint32_t i = 0; i < cold.size(); ++i) std::free(cold[i].ring);  // (free: nullptr)
   for (std::uint32_t slot = 0; slot < n_slots; ++slot) {
+    if (!pages[slot >> kPageShift]) continue;  // (a released page: no key)
     RecHead& h = head(slot);
     if (!ring_inline(h)) std::free(h.ring);
     for (const AccDef& a : accs) {
@@ -607,19 +611,6 @@ Group::~Group() {
       }
       if (a.min_q >= 0) reinterpret_cast<MonoQ*>(rec(slot) + a.min_off)->release();
       if (a.max_q >= 0) reinterpret_cast<MonoQ*>(rec(slot) + a.max_off)->release();
-    }
-  }
-}
-
-std::int64_t Group::find(std::uint64_t key, std::uint64_t h) const noexcept {
-  if (table.empty()) return -1;
-  const std::uint64_t tag = h >> 32;
-  for (std::uint64_t i = h & mask;; i = (i + 1) & mask) {
-    const std::uint64_t e = table[i];
-    if (e == 0) return -1;
-    if ((e >> 32) == tag) {
-      const auto slot = static_cast<std::uint32_t>(e) - 1;
-      if (head(slot).key == key) return slot;
     }
   }
 }
@@ -658,6 +649,12 @@ void Group::erase(std::uint64_t h, std::uint32_t slot) {
   }
   table[i] = 0;
   --live;
+}
+
+void Group::relink(std::uint64_t h, std::uint32_t from, std::uint32_t to) noexcept {
+  std::uint64_t i = h & mask;
+  while (static_cast<std::uint32_t>(table[i]) != from + 1) i = (i + 1) & mask;
+  table[i] = (table[i] & ~std::uint64_t{0xffffffff}) | (std::uint64_t{to} + 1);
 }
 
 BucketBlock Group::new_buckets() const {
@@ -858,6 +855,25 @@ std::uint64_t ds_build(const RecHead& h, std::uint32_t eb, std::uint32_t from, s
   return reinterpret_cast<std::uint64_t>(d);
 }
 
+// The memory charge of a cold key's distinct values (16 bytes each, as its hot record took
+// them): each distinct accumulator's count over its window as of the key's newest event.
+std::uint64_t cold_distinct_charge(const features_detail::Group& g, const RecHead& h) {
+  std::uint64_t charge = 0;
+  for (std::size_t w = 0; w < g.windows.size(); ++w) {
+    const Micros lo = sat_sub(h.newest, g.windows[w]);
+    std::uint32_t idx = 0;
+    while (idx < h.size && g.ev_time(h, idx) <= lo) ++idx;
+    for (const std::uint16_t ai : g.accs_by_window[w]) {
+      const auto& a = g.accs[ai];
+      if (a.distinct < 0) continue;
+      const std::uint64_t dw = ds_build(h, g.lay.bytes, idx, h.size, a);
+      charge += ds_count(dw) * 16;
+      if (!ds_small(dw)) std::free(reinterpret_cast<DistinctSet*>(dw));
+    }
+  }
+  return charge;
+}
+
 // min / max of a window: while it holds at most kMonoScanMax events there is no queue (no
 // allocation) and a row scans the window; past that a monotonic queue of sequence numbers,
 // dropped again at kMonoScanBack events or fewer (hysteresis). Same value either way.
@@ -935,20 +951,7 @@ void ring_free(const features_detail::Group& g, RecHead& h) {
 }  // namespace
 
 std::uint32_t FeatureStore::Impl::new_key(Group& g, std::uint64_t key, std::uint64_t h) {
-  std::uint32_t slot;
-  if (!g.free_slots.empty()) {
-    slot = g.free_slots.back();
-    g.free_slots.pop_back();
-  } else {
-    slot = g.n_slots++;
-    if ((slot >> Group::kPageShift) == g.pages.size()) {
-      // A new page (uninitialized: each record is cleared below when taken).
-      g.pages.emplace_back(new (std::align_val_t{64})
-                               std::uint64_t[std::size_t{Group::kPageSlots} * (g.rec_bytes / 8)]);
-    }
-    if (!g.buckets.empty()) g.bucket_data.resize(g.n_slots);
-  }
-  std::memset(g.rec(slot), 0, g.rec_bytes);
+  const std::uint32_t slot = take_slot(g);
   RecHead& rh = g.head(slot);
   rh.key = key;
   rh.newest = kNever;
@@ -957,6 +960,108 @@ std::uint32_t FeatureStore::Impl::new_key(Group& g, std::uint64_t key, std::uint
   if (!g.buckets.empty()) g.bucket_data[slot] = g.new_buckets();
   g.insert(h, slot);
   charged += g.key_charge;
+  return slot;
+}
+
+std::uint32_t FeatureStore::Impl::take_slot(Group& g) {
+  // The lowest free slot (free_slots is a min-heap): keys gather in the first pages, and the
+  // last ones empty out as keys go cold or leave (release_slot() gives them back).
+  std::uint32_t slot;
+  if (g.free_slots.empty() && !g.free_pages.empty()) {
+    // The lowest page given back: all its slots free again.
+    const auto low = std::min_element(g.free_pages.begin(), g.free_pages.end());
+    const std::uint32_t page = *low;
+    g.free_pages.erase(low);
+    for (std::uint32_t i = 0; i < Group::kPageSlots; ++i) {
+      g.free_slots.push_back((page << Group::kPageShift) | i);
+    }
+    std::make_heap(g.free_slots.begin(), g.free_slots.end(), std::greater<>{});
+  }
+  if (!g.free_slots.empty()) {
+    std::pop_heap(g.free_slots.begin(), g.free_slots.end(), std::greater<>{});
+    slot = g.free_slots.back();
+    g.free_slots.pop_back();
+  } else {
+    slot = g.n_slots++;
+    if ((slot >> Group::kPageShift) == g.pages.size()) {
+      g.pages.emplace_back();
+      g.page_live.push_back(0);
+    }
+    if (!g.buckets.empty()) g.bucket_data.resize(g.n_slots);
+  }
+  const std::uint32_t page = slot >> Group::kPageShift;
+  if (!g.pages[page]) {
+    // A new page, or one given back before: every record a free slot (no ring, newest kNever)
+    // until taken, as the loops over all slots (sweep, relayout, destructor) expect.
+    g.pages[page].reset(new (std::align_val_t{64})
+                            std::uint64_t[std::size_t{Group::kPageSlots} * (g.rec_bytes / 8)]());
+    for (std::uint32_t i = 0; i < Group::kPageSlots; ++i) {
+      g.head((page << Group::kPageShift) | i).newest = kNever;
+    }
+  }
+  ++g.page_live[page];
+  std::memset(g.rec(slot), 0, g.rec_bytes);
+  return slot;
+}
+
+void FeatureStore::Impl::release_slot(Group& g, std::uint32_t slot) {
+  g.free_slots.push_back(slot);
+  std::push_heap(g.free_slots.begin(), g.free_slots.end(), std::greater<>{});
+  const std::uint32_t page = slot >> Group::kPageShift;
+  if (--g.page_live[page] != 0) return;
+  // The page's last key: the page goes back, its slots leave the free heap (take_slot() takes
+  // the page again when no other slot is free).
+  g.pages[page].reset();
+  g.free_pages.push_back(page);
+  std::erase_if(g.free_slots, [page](std::uint32_t f) { return (f >> Group::kPageShift) == page; });
+  std::make_heap(g.free_slots.begin(), g.free_slots.end(), std::greater<>{});
+  if (g.free_slots.capacity() > 4 * g.free_slots.size() + Group::kPageSlots) {
+    g.free_slots.shrink_to_fit();
+  }
+}
+
+bool FeatureStore::Impl::demote(Group& g, std::uint32_t slot) {
+  RecHead& h = g.head(slot);
+  if (!g.coldable || g.ring_inline(h)) return false;
+  std::byte* const rec = g.rec(slot);
+  // The derived state goes (its charge stays: the memory budget sees the logical state).
+  for (const auto& a : g.accs) {
+    if (a.distinct >= 0) {
+      const std::uint64_t w = ds_word(rec, a);
+      if (!ds_small(w)) std::free(acc_set(rec, a));
+    }
+    if (a.min_q >= 0) acc_q(rec, a.min_off).release();
+    if (a.max_q >= 0) acc_q(rec, a.max_off).release();
+  }
+  // Its ring to the size it holds (it grows again on the key's next event).
+  if (h.size > 0 && h.cap > h.size) ring_realloc(g, h, g.lay.bytes, h.size);
+  std::uint32_t ci;
+  if (!g.cold_free.empty()) {
+    ci = g.cold_free.back();
+    g.cold_free.pop_back();
+    g.cold[ci] = h;
+  } else {
+    if (g.cold.size() >= Group::kCold - 1) return false;  // (2^31 cold keys: stays hot)
+    ci = g.cold.push_back(h);
+  }
+  g.relink(features_detail::key_hash(h.key), slot, Group::kCold | ci);
+  std::memset(rec, 0, g.rec_bytes);  // a free slot: no ring, newest 0 … (see sweep_step)
+  g.head(slot).newest = kNever;
+  release_slot(g, slot);
+  return true;
+}
+
+std::uint32_t FeatureStore::Impl::promote(Group& g, std::uint32_t cold_slot, std::uint64_t h) {
+  const std::uint32_t slot = take_slot(g);
+  const std::uint32_t ci = cold_slot & ~Group::kCold;
+  *reinterpret_cast<RecHead*>(g.rec(slot)) = g.cold[ci];
+  g.cold[ci] = RecHead{};
+  g.cold_free.push_back(ci);
+  g.relink(h, cold_slot, slot);
+  // Rebuilt from the ring as restore() does (its charges were never taken off).
+  const std::uint64_t before = charged;
+  if (!g.windows.empty()) rebuild_sums(g, slot);
+  charged = before;
   return slot;
 }
 
@@ -984,13 +1089,26 @@ void FeatureStore::Impl::clear_key(Group& g, std::uint32_t slot) {
 }
 
 void FeatureStore::Impl::erase_key(Group& g, std::uint32_t slot) {
+  if (Group::is_cold(slot)) {
+    const std::uint32_t ci = slot & ~Group::kCold;
+    RecHead& h = g.cold[ci];
+    charged -= std::uint64_t{h.size} * g.lay.bytes + g.key_charge;
+    // (Its distinct values' charge: they were never taken off.)
+    if (g.n_distinct > 0) charged -= cold_distinct_charge(g, h);
+    g.erase(features_detail::key_hash(h.key), slot);
+    std::free(h.ring);
+    h = RecHead{};
+    g.cold_free.push_back(ci);
+    ++counters.evicted_keys;
+    return;
+  }
   clear_key(g, slot);
   ring_free(g, g.head(slot));
   if (!g.buckets.empty()) g.bucket_data[slot].reset();
   charged -= g.key_charge;
   g.erase(features_detail::key_hash(g.head(slot).key), slot);
   g.head(slot).key = 0;
-  g.free_slots.push_back(slot);
+  release_slot(g, slot);
   ++counters.evicted_keys;
 }
 
@@ -1048,14 +1166,13 @@ void FeatureStore::Impl::relayout(Group& g, std::size_t k) {
   g.lay = make_layout(g.slots, g.wide);
   bind_layout(g);
   std::vector<std::uint64_t> w(1 + g.slots.size());
-  for (std::uint32_t slot = 0; slot < g.n_slots; ++slot) {
-    RecHead& h = g.head(slot);
-    if (h.ring == nullptr) continue;
+  auto convert = [&](RecHead& h) {
+    if (h.ring == nullptr) return;
     if (h.size == 0 && g.ring_inline(h)) {  // (free slots too) the inline ring, or none
       h.ring = g.inline_ring(h);
       h.head = 0;
       h.cap = h.ring != nullptr ? g.inl_cap : 0;
-      continue;
+      return;
     }
     auto* r = static_cast<std::byte*>(std::malloc(std::size_t{h.cap} * g.lay.bytes));
     if (r == nullptr) throw std::bad_alloc();
@@ -1070,7 +1187,11 @@ void FeatureStore::Impl::relayout(Group& g, std::size_t k) {
     h.ring = r;
     h.head = 0;
     charged += std::uint64_t{h.size} * (g.lay.bytes - old.bytes);
+  };
+  for (std::uint32_t slot = 0; slot < g.n_slots; ++slot) {
+    if (g.pages[slot >> Group::kPageShift]) convert(g.head(slot));
   }
+  for (std::uint32_t i = 0; i < g.cold.size(); ++i) convert(g.cold[i]);  // (free: no ring)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1758,6 +1879,7 @@ void FeatureStore::Impl::advance(Micros t) {
     sweep_mark = watermark;
     sweep_group = 0;
     sweep_slot = 0;
+    sweep_cold = false;
     next_sweep = sat_sub(watermark, -sweep_every);
   }
 }
@@ -1766,12 +1888,24 @@ void FeatureStore::Impl::sweep_step(std::uint32_t slots) {
   while (sweep_group < groups.size()) {
     Group& g = groups[sweep_group];
     const Micros horizon = sat_sub(sweep_mark, g.retention);
-    for (; sweep_slot < g.n_slots; ++sweep_slot) {
+    // Keys idle cold_after (3 days by default), or longer than all their windows, go cold
+    // (Group::cold): a card that transacts every few days keeps its events and 40 bytes in
+    // between, and pays one rebuild of its record when it transacts again.
+    const Micros cold_before =
+        cold_after == 0 ? kNever : sat_sub(sweep_mark, std::min(g.retention, cold_after));
+    // Hot slots, then (sweep_cold) the cold keys, demotions included.
+    for (; !sweep_cold && sweep_slot < g.n_slots; ++sweep_slot) {
       if (slots-- == 0) return;
+      if (!g.pages[sweep_slot >> Group::kPageShift]) {  // a released page: no key
+        sweep_slot |= Group::kPageSlots - 1;
+        continue;
+      }
       RecHead& s = g.head(sweep_slot);
       if (s.newest == kNever) continue;  // a free slot
       if (s.newest < sweep_before) {
         erase_key(g, sweep_slot);
+      } else if (g.coldable) {
+        if (s.newest < cold_before) demote(g, sweep_slot);
       } else if (g.status != kNoStr) {
         std::uint32_t drop = 0;
         while (drop < s.size && g.ev_time(s, drop) <= horizon) ++drop;
@@ -1781,6 +1915,16 @@ void FeatureStore::Impl::sweep_step(std::uint32_t slots) {
         }
       }
     }
+    if (!sweep_cold) {
+      sweep_cold = true;
+      sweep_slot = 0;
+    }
+    for (; sweep_slot < g.cold.size(); ++sweep_slot) {
+      if (slots-- == 0) return;
+      const Micros newest = g.cold[sweep_slot].newest;  // kNever: a free index
+      if (newest != kNever && newest < sweep_before) erase_key(g, Group::kCold | sweep_slot);
+    }
+    sweep_cold = false;
     ++sweep_group;
     sweep_slot = 0;
   }
@@ -1828,6 +1972,7 @@ std::uint32_t FeatureStore::Impl::prefetch_rec(std::size_t gi, std::uint64_t h) 
     if (e == 0) return ~0u;
     if ((e >> 32) == tag) {
       const auto slot = static_cast<std::uint32_t>(e) - 1;
+      if (Group::is_cold(slot)) return slot;  // (promoted when its row comes)
       const std::byte* r = g.rec(slot);
       detail::prefetch<true>(r);
       detail::prefetch<true>(r + g.rec_bytes - 1);
@@ -1839,7 +1984,8 @@ std::uint32_t FeatureStore::Impl::prefetch_rec(std::size_t gi, std::uint64_t h) 
 void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot,
                                        const TransactionBatch& b, std::size_t row) const {
   const Group& g = groups[gi];
-  if (slot >= g.n_slots) return;
+  // (The hint may be stale: its key gone cold or left, its page given back.)
+  if (slot >= g.n_slots || !g.pages[slot >> Group::kPageShift]) return;
   const RecHead& h = g.head(slot);
   if (h.ring == nullptr) return;
   const std::byte* const ring = h.ring;
@@ -1925,7 +2071,7 @@ void FeatureStore::Impl::prefetch_index(std::size_t row, std::size_t ahead) cons
 
 void FeatureStore::Impl::prefetch_buckets(std::size_t gi, std::uint32_t slot, Micros t) const {
   const Group& g = groups[gi];
-  if (g.buckets.empty() || slot >= g.n_slots) return;
+  if (g.buckets.empty() || slot >= g.n_slots || !g.pages[slot >> Group::kPageShift]) return;
   const std::byte* const blk = g.bucket_data[slot].get();
   if (blk == nullptr) return;
   for (const auto& d : g.buckets) {
@@ -2011,7 +2157,9 @@ bool FeatureStore::Impl::process_row(const Row& r, std::size_t row, const std::u
       cls[gi] = kFresh;
       continue;
     }
-    const auto fslot = static_cast<std::uint32_t>(found);
+    auto fslot = static_cast<std::uint32_t>(found);
+    if (Group::is_cold(fslot)) [[unlikely]]
+      fslot = promote(g, fslot, h);
     slot_of[gi] = fslot;
     const Micros newest = g.head(fslot).newest;
     if (newest < expired_before) {
@@ -2135,20 +2283,28 @@ FeatureStoreStats FeatureStore::Impl::stats() const {
   st.charged_bytes = charged;
   for (const Group& g : groups) {
     st.keys += g.live;
-    st.key_bytes += g.table.capacity() * 8 +
-                    g.pages.size() * (std::size_t{Group::kPageSlots} * g.rec_bytes + 8) +
-                    g.bucket_data.capacity() * 8 + g.free_slots.capacity() * 4;
+    const auto pages_held = static_cast<std::size_t>(
+        std::count_if(g.pages.begin(), g.pages.end(), [](const auto& p) { return p != nullptr; }));
+    st.key_bytes += g.table.capacity() * 8 + g.pages.capacity() * 8 + g.page_live.capacity() * 4 +
+                    pages_held * std::size_t{Group::kPageSlots} * g.rec_bytes +
+                    g.bucket_data.capacity() * 8 + g.free_slots.capacity() * 4 + g.cold.bytes() +
+                    g.cold_free.capacity() * 4 + g.free_pages.capacity() * 4;
     g.for_each([&](std::uint32_t slot) {
       const features_detail::RecHead& s = g.head(slot);
       if (swept(g, slot)) {  // gone in the logical state (the sweep has yet to reach it)
         --st.keys;
         ++st.evicted_keys;
         st.charged_bytes -= g.key_charge + std::uint64_t{s.size} * g.lay.bytes;
-        for (const auto& a : g.accs) {
-          if (a.distinct >= 0) st.charged_bytes -= ds_count(ds_word(g.rec(slot), a)) * 16;
+        if (Group::is_cold(slot)) {
+          if (g.n_distinct > 0) st.charged_bytes -= cold_distinct_charge(g, s);
+        } else {
+          for (const auto& a : g.accs) {
+            if (a.distinct >= 0) st.charged_bytes -= ds_count(ds_word(g.rec(slot), a)) * 16;
+          }
         }
       } else {
         st.events_held += s.size;
+        st.cold_keys += Group::is_cold(slot) ? 1 : 0;
         if (g.status != kNoStr) {
           const Micros floor = status_floor(g);
           for (std::uint32_t e = 0; e < s.size && g.ev_time(s, e) <= floor; ++e) {
@@ -2158,6 +2314,7 @@ FeatureStoreStats FeatureStore::Impl::stats() const {
       }
       // (An inline ring's bytes are the record's, counted in key_bytes.)
       if (!g.ring_inline(s)) st.event_bytes += std::uint64_t{s.cap} * g.lay.bytes;
+      if (Group::is_cold(slot)) return;  // (no derived state, no buckets)
       const std::byte* rec = g.rec(slot);
       for (const auto& a : g.accs) {
         if (a.distinct >= 0) {
@@ -2192,6 +2349,9 @@ Result<FeatureStore> FeatureStore::create(const Config& config, Dictionary& dict
   std::vector<std::string_view> seen;
   if (config.lateness < 0) {
     return Status{ErrorCode::kInvalidArgument, "lateness must not be negative"};
+  }
+  if (config.limits.cold_after < 0) {
+    return Status{ErrorCode::kInvalidArgument, "cold_after must not be negative"};
   }
   if (config.limits.status_index_size > kMaxStatusIndexSize) {
     return Status{ErrorCode::kInvalidArgument,

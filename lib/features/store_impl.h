@@ -327,6 +327,30 @@ struct View {
   std::uint64_t distinct = 0;
 };
 
+/// Cold keys' heads (Group::cold), in pages of 1024: no growth slack, 40 bytes a key.
+class ColdHeads {
+ public:
+  std::uint32_t size() const noexcept { return n_; }
+  RecHead& operator[](std::uint32_t i) noexcept { return pages_[i >> kShift][i & (kPage - 1)]; }
+  const RecHead& operator[](std::uint32_t i) const noexcept {
+    return pages_[i >> kShift][i & (kPage - 1)];
+  }
+  /// Appends `h`; returns its index.
+  std::uint32_t push_back(const RecHead& h) {
+    if ((n_ >> kShift) == pages_.size()) pages_.emplace_back(new RecHead[kPage]);
+    (*this)[n_] = h;
+    return n_++;
+  }
+  std::size_t bytes() const noexcept {
+    return pages_.size() * kPage * sizeof(RecHead) + pages_.capacity() * sizeof(void*);
+  }
+
+ private:
+  static constexpr std::uint32_t kShift = 10, kPage = 1u << kShift;
+  std::vector<std::unique_ptr<RecHead[]>> pages_;
+  std::uint32_t n_ = 0;
+};
+
 struct Group {
   Group() = default;
   Group(Group&&) noexcept = default;
@@ -388,7 +412,9 @@ struct Group {
   BucketBlock new_buckets() const;
   /// Empties every bucket of a block.
   void clear_buckets(std::byte* blk) const noexcept;
-  std::vector<std::uint32_t> free_slots;
+  std::vector<std::uint32_t> free_slots;  ///< a min-heap (take_slot() takes the lowest)
+  std::vector<std::uint32_t> page_live;   ///< keys per page; a page of none is given back
+  std::vector<std::uint32_t> free_pages;  ///< pages given back (their slots not in free_slots)
 
   std::byte* rec(std::uint32_t slot) noexcept {
     return reinterpret_cast<std::byte*>(pages[slot >> kPageShift].get()) +
@@ -398,10 +424,30 @@ struct Group {
     return reinterpret_cast<const std::byte*>(pages[slot >> kPageShift].get()) +
            std::size_t{slot & (kPageSlots - 1)} * rec_bytes;
   }
-  RecHead& head(std::uint32_t slot) noexcept { return *reinterpret_cast<RecHead*>(rec(slot)); }
+  // Cold keys. A key idle longer than its group's retention (every window of its next
+  // in-order event starts after its newest event) is demoted by the sweep to a bare RecHead —
+  // key, newest, its ring of events — in `cold`; the record's derived state (cursors, sums,
+  // min / max queues, distinct sets) is freed and rebuilt from the ring when the key is seen
+  // again (promote()), exactly as restore() rebuilds it. Table entries of cold keys carry
+  // kCold | index. Only groups without buckets, status windows or an inline ring have them.
+  static constexpr std::uint32_t kCold = 0x80000000u;
+  bool coldable = false;  ///< may demote keys (transactions, no buckets, keeps a ring)
+  ColdHeads cold;
+  std::vector<std::uint32_t> cold_free;
+  static bool is_cold(std::uint32_t slot) noexcept { return (slot & kCold) != 0; }
+  /// The head of a key's record, hot or cold.
+  RecHead& head(std::uint32_t slot) noexcept {
+    if (is_cold(slot)) [[unlikely]]
+      return cold[slot & ~kCold];
+    return *reinterpret_cast<RecHead*>(rec(slot));
+  }
   const RecHead& head(std::uint32_t slot) const noexcept {
+    if (is_cold(slot)) [[unlikely]]
+      return cold[slot & ~kCold];
     return *reinterpret_cast<const RecHead*>(rec(slot));
   }
+  /// Points the table entry of `from` (hash `h`) at `to`.
+  void relink(std::uint64_t h, std::uint32_t from, std::uint32_t to) noexcept;
   std::byte* ev_at(const RecHead& h, std::uint32_t idx) const noexcept {
     std::uint32_t pos = h.head + idx;  // head < cap and idx <= cap: one wrap at most
     if (pos >= h.cap) pos -= h.cap;
@@ -416,8 +462,19 @@ struct Group {
   std::uint32_t* cursors(std::uint32_t slot) noexcept {
     return reinterpret_cast<std::uint32_t*>(rec(slot) + sizeof(RecHead));
   }
-  /// Slot of `key` (hash `h`), or -1.
-  std::int64_t find(std::uint64_t key, std::uint64_t h) const noexcept;
+  /// Slot of `key` (hash `h`), or -1. (Inline: once per row and group, in the row loop.)
+  [[gnu::always_inline]] std::int64_t find(std::uint64_t key, std::uint64_t h) const noexcept {
+    if (table.empty()) return -1;
+    const std::uint64_t tag = h >> 32;
+    for (std::uint64_t i = h & mask;; i = (i + 1) & mask) {
+      const std::uint64_t e = table[i];
+      if (e == 0) return -1;
+      if ((e >> 32) == tag) {
+        const auto slot = static_cast<std::uint32_t>(e) - 1;
+        if (head(slot).key == key) return slot;
+      }
+    }
+  }
   void insert(std::uint64_t h, std::uint32_t slot);
   void erase(std::uint64_t h, std::uint32_t slot);
   /// Calls f(slot) for every live key.
@@ -479,6 +536,7 @@ struct FeatureStore::Impl {
   LatePolicy policy = LatePolicy::kDeadLetter;
   Micros ttl = 0;
   Micros sweep_every = 0;
+  Micros cold_after = 0;  ///< StoreLimits::cold_after (0: keys never go cold)
   std::uint64_t budget = 0;
   std::uint64_t index_limit = 0;
   std::vector<std::string> names;
@@ -511,6 +569,7 @@ struct FeatureStore::Impl {
   Micros sweep_mark = features_detail::kNever;    ///< watermark of the last sweep's start
   std::size_t sweep_group = 0;
   std::uint32_t sweep_slot = 0;
+  bool sweep_cold = false;  ///< sweep_slot indexes the group's cold keys
   std::uint64_t charged = 0;
   FeatureStoreStats counters;  ///< late / evicted / status counters only
 
@@ -582,6 +641,15 @@ struct FeatureStore::Impl {
   void relayout(Group& g, std::size_t slot);
   void clear_key(Group& g, std::uint32_t slot);
   void erase_key(Group& g, std::uint32_t slot);
+  /// Moves an idle key's record to the cold tier (see Group::cold); false when its group keeps
+  /// none or its ring is inline.
+  bool demote(Group& g, std::uint32_t slot);
+  /// The hot slot of a cold key, its derived state rebuilt.
+  std::uint32_t promote(Group& g, std::uint32_t cold_slot, std::uint64_t h);
+  /// A free hot slot, its record zeroed (new_key, promote).
+  std::uint32_t take_slot(Group& g);
+  /// Frees a hot slot (its record cleared), and its page when that was the last key on it.
+  void release_slot(Group& g, std::uint32_t slot);
 
   void push_in_order(Group& g, std::uint32_t slot);
   std::uint32_t insert_late(Group& g, std::uint32_t slot);

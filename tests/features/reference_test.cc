@@ -62,6 +62,7 @@ std::string snap(const FeatureStore& s) {
 struct RunResult {
   std::vector<double> values;  // row-major, every column
   std::uint64_t late = 0;
+  std::uint64_t most_cold = 0;  // most cold keys after any batch
 };
 
 // Streams `txs` through a store in random batches (with random snapshot / restore when
@@ -107,6 +108,7 @@ RunResult run_and_check(const Config& cfg, const std::vector<Transaction>& txs, 
       }
     }
     REQUIRE(mismatches == 0);
+    out.most_cold = std::max(out.most_cold, store.stats().cold_keys);
     i += n;
     if (restore_rate > 0 && std::uniform_real_distribution<double>(0, 1)(rng) < restore_rate) {
       const std::string bytes = snap(store);
@@ -138,6 +140,77 @@ TEST_CASE("random streams match the brute-force reference", "[features]") {
       if (policy == LatePolicy::kDeadLetter) CHECK(r.late > 0);
     }
   }
+}
+
+// Keys idle StoreLimits::cold_after keep only their events (lib/features: Group::cold) and
+// have their sums, cursors, queues and distinct sets rebuilt when seen again: the reference
+// must not tell, and neither may the bits, next to a store whose keys never go cold.
+TEST_CASE("cold keys rebuild their records exactly", "[features]") {
+  for (const LatePolicy policy : {LatePolicy::kDeadLetter, LatePolicy::kAcceptAsArrival}) {
+    CAPTURE(static_cast<int>(policy));
+    StreamOptions o;
+    o.seed = 31;
+    o.events = 6000;
+    o.cards = 300;  // each card idle ~100 minutes between its events
+    const auto txs = make_stream(o);
+    Config cold = reference_config(policy);
+    cold.limits.cold_after = 2 * kMicrosPerMinute;
+    Config hot = cold;
+    hot.limits.cold_after = 0;
+    const RunResult a = run_and_check(cold, txs, 5, 300, 0.05);
+    const RunResult b = run_and_check(hot, txs, 5, 300, 0.05);
+    CHECK(a.most_cold > 100);
+    CHECK(b.most_cold == 0);
+    REQUIRE(a.values.size() == b.values.size());
+    CHECK(std::memcmp(a.values.data(), b.values.data(), a.values.size() * sizeof(double)) == 0);
+  }
+}
+
+// The memory target (DESIGN.md): at most 64 bytes per idle card besides its events.
+TEST_CASE("an idle card keeps at most 64 bytes besides its events", "[features]") {
+  Config cfg;
+  const Micros h = kMicrosPerHour, d = kMicrosPerDay;
+  cfg.features = {spec("card_count_1h", Field::kCcNum, Agg::kCount, std::nullopt, h),
+                  spec("card_amt_sum_24h", Field::kCcNum, Agg::kSum, Field::kAmt, d),
+                  spec("card_amt_max_24h", Field::kCcNum, Agg::kMax, Field::kAmt, d),
+                  spec("card_merchants_24h", Field::kCcNum, Agg::kDistinct, Field::kMerchant, d)};
+  cfg.limits.idle_ttl = 4 * d;  // a sweep a day
+  cfg.limits.cold_after = h;
+  Dictionary dict;
+  auto store = FeatureStore::create(cfg, dict);
+  REQUIRE(store.ok());
+  constexpr std::size_t kCards = 20'000;
+  const Micros t0 = 1'600'000'000LL * kMicrosPerSecond;
+  FeatureMatrix m;
+  TransactionBatch batch;
+  auto flush = [&] {
+    REQUIRE(store->process(batch, m).ok());
+    batch = TransactionBatch();
+  };
+  auto add = [&](std::uint64_t card, Micros t) {
+    Transaction tx;
+    tx.cc_num = card;
+    tx.time = t;
+    tx.amt_cents = 1234;
+    tx.merchant = dict.intern("m" + std::to_string(card % 7));
+    if (!batch.push_back(tx)) {
+      flush();
+      batch.push_back(tx);
+    }
+  };
+  for (std::size_t c = 0; c < kCards; ++c) add(1'000'000 + c, t0 + static_cast<Micros>(c) * 1000);
+  // One busy card through the next two days: the sweeps walk every key (16 a row).
+  for (std::size_t i = 0; i < 3000; ++i) add(7, t0 + d + static_cast<Micros>(i) * kMicrosPerMinute);
+  flush();
+  const FeatureStoreStats st = store->stats();
+  CHECK(st.keys == kCards + 1);
+  CHECK(st.cold_keys == kCards);
+  const double per_key = static_cast<double>(st.key_bytes) / static_cast<double>(st.keys);
+  INFO("key bytes per card " << per_key << ", other bytes " << st.other_bytes);
+  CHECK(per_key <= 64);
+  CHECK(st.other_bytes < 1024);  // the busy card's queue: none left behind by the others
+  // Their rings fit their one event each (a cold key's ring is trimmed to its size).
+  CHECK(st.event_bytes < (kCards + 2000) * 32);
 }
 
 TEST_CASE("dense keys, long windows, late events", "[features]") {
