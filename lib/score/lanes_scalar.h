@@ -36,6 +36,8 @@ struct ScalarLanes {
   static num select(mask m, num a, num b) noexcept { return m ? a : b; }
   /// 1.0 where bit 0 of `b` is set, else 0.0.
   static num from_bits(std::uint64_t b) noexcept { return (b & 1) ? 1.0 : 0.0; }
+  /// Set where bit 0 of `b` is set.
+  static mask mask_from_bits(std::uint64_t b) noexcept { return (b & 1) != 0; }
   static num abs(num a) noexcept { return std::fabs(a); }
   static num neg(num a) noexcept { return -a; }
   /// 2^k for an integral k in [−1022, 1023], from bits: k + (2^52 + 1023) holds k + 1023 in

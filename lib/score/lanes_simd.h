@@ -75,6 +75,24 @@ struct SimdLanes {
       return num::load_unaligned(kTable[b & ((std::uint64_t{1} << width) - 1)].data());
     }
   }
+  /// Lane j set where bit j of `b` is set (bits past the width ignored): a mask register's
+  /// rows as a lane mask, one table load (a k-register move on AVX-512).
+  static mask mask_from_bits(std::uint64_t b) noexcept {
+    if constexpr (std::is_base_of_v<xsimd::avx512f, Arch>) {
+      return mask(static_cast<__mmask8>(b));
+    } else {
+      using bits_t = xsimd::batch<std::uint64_t, Arch>;
+      alignas(64) static constexpr auto kTable = [] {
+        std::array<std::array<std::uint64_t, width>, std::size_t{1} << width> t{};
+        for (std::size_t v = 0; v < t.size(); ++v) {
+          for (std::size_t j = 0; j < width; ++j) t[v][j] = (v >> j) & 1 ? ~std::uint64_t{0} : 0;
+        }
+        return t;
+      }();
+      const auto lanes = bits_t::load_aligned(kTable[b & ((std::uint64_t{1} << width) - 1)].data());
+      return mask(xsimd::bitwise_cast<num>(lanes).data);
+    }
+  }
   static num abs(num a) noexcept { return xsimd::abs(a); }
   // A sign flip, not xsimd's unary minus: xsimd 8.1 computes that as 0 − a on AVX-512, which
   // turns −0 into +0 (and 1 / −0 into +inf).

@@ -498,13 +498,16 @@ TEST_CASE("decisions with rules and a model == reference, every arch and tail", 
     c.model.kind = round % 2 ? ModelSpec::Kind::kLinear : ModelSpec::Kind::kLogistic;
     c.model.bias = static_cast<double>(static_cast<int>(rng() % 9) - 4) / 8.0;
     c.model.scale = static_cast<double>(rng() % 1200);
-    // No terms; a few (the one-pass model); more than kMaxModelTerms or a constant term (the
-    // general instructions). Terms are columns, expressions or conditions.
+    // No terms; a few or many, half of them conditions (the one-pass model); more than
+    // kMaxModelTerms or a constant term (the general instructions). Terms are columns,
+    // expressions or conditions.
     const std::size_t terms = round % 6 == 5   ? 0
                               : round % 6 == 4 ? score::kMaxModelTerms + 3
+                              : round % 6 == 2 ? score::kMaxModelTerms - rng() % 30
                                                : 1 + rng() % 6;
     for (std::size_t t = 0; t < terms; ++t) {
       std::string text = kNames[rng() % kNames.size()];
+      if (round % 6 == 2 && rng() % 2 == 0) text = gen.cond(1);
       if (rng() % 4 == 0) text = rng() % 2 ? gen.cond(1) : gen.num(2);
       if (round % 6 == 3 && t == 1) text = "2.5";
       c.model.terms.push_back({text, static_cast<double>(static_cast<int>(rng() % 9) - 4) / 400.0,
