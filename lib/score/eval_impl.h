@@ -49,10 +49,7 @@ struct Kernels {
     const num one = V::broadcast(1.0);
     const num u = one + x;
     num m, e;
-    V::split(u, m, e);
-    const auto big = m > V::broadcast(1.41421356237309504880);
-    m = V::select(big, m * V::broadcast(0.5), m);
-    e = V::select(big, e + one, e);
+    V::split_sqrt2(u, m, e);  // fdlibm's m > √2 ? (m / 2, e + 1) folded into the bits
     const num f = m - one;
     const num s = f / (V::broadcast(2.0) + f);
     const num z = s * s;

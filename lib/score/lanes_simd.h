@@ -101,11 +101,13 @@ struct SimdLanes {
     using bits_t = xsimd::batch<std::uint64_t, Arch>;
     return xsimd::bitwise_cast<num>(xsimd::bitwise_cast<bits_t>(k + num(4503599627371519.0)) << 52);
   }
-  static void split(num u, num& m, num& e) noexcept {
+  // As ScalarLanes::split_sqrt2.
+  static void split_sqrt2(num u, num& m, num& e) noexcept {
     using bits_t = xsimd::batch<std::uint64_t, Arch>;
-    const auto bits = xsimd::bitwise_cast<bits_t>(u);
-    m = xsimd::bitwise_cast<num>((bits & bits_t(0x000FFFFFFFFFFFFFULL)) |
-                                 bits_t(0x3FF0000000000000ULL));
+    constexpr std::uint64_t kHalfSqrt2Bits = 0x3FE6A09E667F3BCEULL;
+    const auto bits =
+        xsimd::bitwise_cast<bits_t>(u) + bits_t(0x3FF0000000000000ULL - kHalfSqrt2Bits);
+    m = xsimd::bitwise_cast<num>((bits & bits_t(0x000FFFFFFFFFFFFFULL)) + bits_t(kHalfSqrt2Bits));
     e = xsimd::bitwise_cast<num>((bits >> 52) | bits_t(0x4330000000000000ULL)) -
         num(4503599627371519.0);
   }
