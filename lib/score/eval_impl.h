@@ -500,13 +500,22 @@ class Evaluator {
             a[u] = V::abs(c[u]);
           }
         }
-        const num tid = V::broadcast(term.id);
+        typename V::mask gt1[U];
         for (std::size_t u = 0; u < U; ++u) {
           lin[u] = K::add(lin[u], c[u]);
+          gt1[u] = a[u] > m1[u];
+        }
+        // m0 >= m1 in every lane, so where no lane's |c| beats its second strongest term,
+        // nothing of the top two moves: most terms of a long model, once the row's strongest
+        // terms have been seen.
+        auto beat = gt1[0];
+        for (std::size_t u = 1; u < U; ++u) beat = V::mask_or(beat, gt1[u]);
+        if (V::bits(beat) == 0) continue;
+        const num tid = V::broadcast(term.id);
+        for (std::size_t u = 0; u < U; ++u) {
           const auto gt0 = a[u] > m0[u];
-          const auto gt1 = a[u] > m1[u];
-          i1[u] = V::select(gt0, i0[u], V::select(gt1, tid, i1[u]));
-          m1[u] = V::select(gt0, m0[u], V::select(gt1, a[u], m1[u]));
+          i1[u] = V::select(gt0, i0[u], V::select(gt1[u], tid, i1[u]));
+          m1[u] = V::select(gt0, m0[u], V::select(gt1[u], a[u], m1[u]));
           i0[u] = V::select(gt0, tid, i0[u]);
           m0[u] = V::select(gt0, a[u], m0[u]);
         }
