@@ -1,7 +1,8 @@
 // Scorer benchmarks: 64 realistic rules over 32 features and an 8-term logistic model at batch
 // 1024, SIMD per arch against the scalar evaluator of the same program (on realistic traffic
 // and on a dense worst case, see ScoreWorld), and the flagged-entity join over 1M flagged keys
-// against a hash-map lookup per key.
+// against a hash-map lookup per key. BM_Score_Default/<arch> scores the built-in default config
+// on FeatureStore output for generated traffic: the scorer's part of BM_EndToEnd_Batches.
 //
 //   vigil_bench --benchmark_filter='BM_Score|BM_Join' --benchmark_repetitions=5
 //               --benchmark_report_aggregates_only=true
@@ -17,7 +18,9 @@
 #include <string>
 #include <vector>
 
+#include "common.h"
 #include "vigil/config.h"
+#include "vigil/features.h"
 #include "vigil/score.h"
 
 namespace {
@@ -298,6 +301,84 @@ const bool kSimdRegistered = [] {
       benchmark::RegisterBenchmark(name.c_str(),
                                    [a, data](benchmark::State& s) { run_score(s, a, data); });
     }
+  }
+  return true;
+}();
+
+// The built-in default config (12 features, 6 rules, a 40-term logistic model) on the
+// features a FeatureStore computes for generated traffic: the scorer's share of
+// BM_EndToEnd_Batches, alone. Features of the last 8 batches of a 100k-row stream (windows
+// warm), scored batch after batch.
+struct DefaultWorld {
+  static constexpr std::size_t kRows = 100'000, kKept = 8;
+  Config config;
+  vigil::Dictionary dict;
+  std::vector<std::string> names;
+  std::vector<TransactionBatch> batches;
+  std::vector<FeatureMatrix> features;
+  FlagSet flags;
+
+  DefaultWorld() {
+    auto parsed = vigil::parse_config(vigil::default_config_json());
+    if (!parsed.ok()) std::abort();
+    config = *parsed;
+    auto store = vigil::FeatureStore::create(config, dict);
+    if (!store.ok()) std::abort();
+    names = store->column_names();
+    const vigil::bench::BenchTransactions& data = vigil::bench::bench_data(kRows);
+    TransactionBatch batch;
+    FeatureMatrix matrix;
+    std::size_t done = 0;
+    for (const vigil::Transaction& src : data.rows) {
+      vigil::Transaction t = src;
+      for (vigil::StrId* id :
+           {&t.merchant, &t.category, &t.first, &t.last, &t.street, &t.city, &t.state, &t.job}) {
+        *id = dict.intern(data.dictionary.view(*id));
+      }
+      if (!batch.push_back(t)) std::abort();
+      ++done;
+      if (!batch.full() && done < data.rows.size()) continue;
+      if (!store->process(batch, matrix).ok()) std::abort();
+      if (batches.size() == kKept) {
+        batches.erase(batches.begin());
+        features.erase(features.begin());
+      }
+      batches.push_back(std::move(batch));
+      features.push_back(std::move(matrix));
+      batch = TransactionBatch();
+      matrix = FeatureMatrix();
+    }
+  }
+};
+
+void BM_Score_Default(benchmark::State& state, ScoreArch arch) {
+  static DefaultWorld w;
+  auto scorer = Scorer::compile(w.config, w.names, w.dict, {arch});
+  if (!scorer.ok()) {
+    state.SkipWithError(scorer.status().to_string().c_str());
+    return;
+  }
+  vigil::ScoreScratch scratch;
+  std::vector<Decision> out(kBatch);
+  std::int64_t rows = 0;
+  for (auto _ : state) {
+    for (std::size_t b = 0; b < w.batches.size(); ++b) {
+      auto st = scorer->score(w.batches[b], w.features[b], w.flags, scratch, out);
+      benchmark::DoNotOptimize(st);
+      benchmark::DoNotOptimize(out.data());
+      benchmark::ClobberMemory();
+      rows += static_cast<std::int64_t>(w.batches[b].size());
+    }
+  }
+  state.SetItemsProcessed(rows);
+}
+
+// One BM_Score_Default/<arch> per instruction set this CPU has, scalar included.
+const bool kDefaultRegistered = [] {
+  for (ScoreArch a : vigil::available_score_archs()) {
+    const std::string name = "BM_Score_Default/" + std::string(vigil::score_arch_name(a));
+    benchmark::RegisterBenchmark(name.c_str(),
+                                 [a](benchmark::State& s) { BM_Score_Default(s, a); });
   }
   return true;
 }();

@@ -135,6 +135,10 @@ struct Engine::Impl : IngestSink {
     if (counters.reason_hits.size() != scorer->rule_count() + scorer->model_terms()) {
       counters.reason_hits.assign(scorer->rule_count() + scorer->model_terms(), 0);
     }
+    // Once per batch, not per reason: rule_count() is a call into the scorer.
+    const std::size_t rules = scorer->rule_count();
+    std::uint64_t* const reason_hits = counters.reason_hits.data();
+    const std::size_t reason_slots = counters.reason_hits.size();
     for (std::size_t i = 0; i < n; ++i) {
       const Decision& d = out[i];
       ++counters.decisions[static_cast<std::size_t>(d.action)];
@@ -145,8 +149,8 @@ struct Engine::Impl : IngestSink {
       for (std::size_t k = 0; k < d.reason_count; ++k) {
         const ReasonCode code = d.reasons[k];
         const std::size_t slot =
-            code >= kModelReasonBase ? scorer->rule_count() + (code - kModelReasonBase) : code;
-        if (slot < counters.reason_hits.size()) ++counters.reason_hits[slot];
+            code >= kModelReasonBase ? rules + (code - kModelReasonBase) : code;
+        if (slot < reason_slots) ++reason_hits[slot];
       }
     }
     const auto hits = scratch.flagged_hits();

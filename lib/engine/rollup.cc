@@ -77,9 +77,9 @@ namespace {
 // Agrees with age_band_of(age_in_years(b, t)) for every b and t (tested).
 class AgeBander {
  public:
-  std::size_t band(std::int32_t dob_days, Micros at) noexcept {
+  // The band at time `at`, given as its day: floor_div(at, kMicrosPerDay).
+  std::size_t band(std::int32_t dob_days, std::int64_t day) noexcept {
     if (dob_days == kNoDate) return kUnknownBand;
-    const std::int64_t day = floor_div(at, kMicrosPerDay);
     if (day != day_) set_day(day);
     if (dob_days > cut_[0]) return kUnknownBand;  // born after `at`: a negative age
     std::size_t band = 0;
@@ -106,6 +106,38 @@ class AgeBander {
 
 constexpr std::size_t kHours = 24;
 
+// The day and hour of event times, as floor_div(t, kMicrosPerDay) and hour_of(t), without
+// their three 64-bit divisions per row: rows come in time order, so the day of the previous
+// row usually holds the next one, and within a day the hour is one unsigned division by a
+// constant.
+class DayClock {
+ public:
+  std::int64_t day(Micros t) noexcept {
+    if (t < lo_ || t > hi_) set(t);
+    return day_;
+  }
+  // Call after day(t).
+  int hour(Micros t) const noexcept {
+    if (lo_ > hi_) return hour_of(t);  // a day at the edge of the Micros range
+    return static_cast<int>(static_cast<std::uint64_t>(t - lo_) /
+                            static_cast<std::uint64_t>(kMicrosPerHour));
+  }
+
+ private:
+  void set(Micros t) noexcept {
+    day_ = floor_div(t, kMicrosPerDay);
+    // [lo_, hi_] = the day's first and last microsecond; empty when it does not fit.
+    if (__builtin_mul_overflow(day_, kMicrosPerDay, &lo_) ||
+        __builtin_add_overflow(lo_, kMicrosPerDay - 1, &hi_)) {
+      lo_ = 1;
+      hi_ = 0;
+    }
+  }
+
+  std::int64_t day_ = 0;
+  Micros lo_ = 1, hi_ = 0;
+};
+
 constexpr std::uint64_t pair_key(StrId state, StrId category) noexcept {
   return std::uint64_t{state} << 32 | category;
 }
@@ -116,22 +148,39 @@ constexpr std::uint64_t pair_key(StrId state, StrId category) noexcept {
 // cells, and a (state, category) with no transaction in some hour keeps an empty cell there
 // (exports list only cells with transactions, so the empty ones are invisible).
 struct Rollups::Impl {
+  // A direct-mapped cache of block_of in front of it: a stream's (state, category) pairs are
+  // few (about 700 in Sparkov data) and recur on every batch, so most rows find their block
+  // with a multiply and one compare instead of a hash-map probe. A pair is cached only after
+  // block_of has it, so blocks are numbered exactly as without the cache.
+  struct CachedBlock {
+    std::uint64_t key = 0;
+    std::uint32_t block = kNoBlock;
+  };
+  static constexpr std::uint32_t kNoBlock = std::numeric_limits<std::uint32_t>::max();
+  static constexpr int kCacheBits = 10;
+
   absl::flat_hash_map<std::uint64_t, std::uint32_t> block_of;  // pair_key -> block number
   std::vector<RollupCell> cells;                               // block b's hour h at b * kHours + h
   std::vector<std::uint64_t> block_keys;                       // pair_key of each block
+  std::vector<CachedBlock> cache = std::vector<CachedBlock>(std::size_t{1} << kCacheBits);
   std::array<std::array<RollupCell, kAgeBands>, 3> demographics{};
   RollupCell total;
   AgeBander ages;
 
   // The index of a cell in the flat array of blocks (created empty on first use).
   std::uint32_t cell_index(StrId state, StrId category, int hour) {
-    const auto [it, inserted] = block_of.try_emplace(pair_key(state, category),
-                                                     static_cast<std::uint32_t>(block_keys.size()));
-    if (inserted) {
-      cells.resize(cells.size() + kHours);
-      block_keys.push_back(it->first);
+    const std::uint64_t key = pair_key(state, category);
+    CachedBlock& cached = cache[(key * 0x9E3779B97F4A7C15ULL) >> (64 - kCacheBits)];
+    if (cached.block == kNoBlock || cached.key != key) {
+      const auto [it, inserted] =
+          block_of.try_emplace(key, static_cast<std::uint32_t>(block_keys.size()));
+      if (inserted) {
+        cells.resize(cells.size() + kHours);
+        block_keys.push_back(key);
+      }
+      cached = {key, it->second};
     }
-    return it->second * static_cast<std::uint32_t>(kHours) + static_cast<std::uint32_t>(hour);
+    return cached.block * static_cast<std::uint32_t>(kHours) + static_cast<std::uint32_t>(hour);
   }
   RollupCell& cell(StrId state, StrId category, int hour) {
     return cells[cell_index(state, category, hour)];
@@ -168,10 +217,13 @@ void Rollups::add(const TransactionBatch& b, std::span<const Decision> decisions
   constexpr std::size_t kChunk = 128;
   // (Indices, not pointers, until the chunk's new blocks are in: blocks may reallocate.)
   std::array<std::uint32_t, kChunk> at;
+  std::array<std::int64_t, kChunk> day;
+  DayClock clock;
   for (std::size_t from = 0; from < b.size(); from += kChunk) {
     const std::size_t to = std::min(b.size(), from + kChunk);
     for (std::size_t i = from; i < to; ++i) {
-      at[i - from] = m.cell_index(b.state[i], b.category[i], hour_of(b.time[i]));
+      day[i - from] = clock.day(b.time[i]);
+      at[i - from] = m.cell_index(b.state[i], b.category[i], clock.hour(b.time[i]));
     }
     RollupCell* const cells = m.cells.data();
     for (std::size_t k = 0; k < to - from; ++k) __builtin_prefetch(cells + at[k], 1);
@@ -180,7 +232,7 @@ void Rollups::add(const TransactionBatch& b, std::span<const Decision> decisions
       const bool fraud = b.is_fraud[i] == 1;
       const std::int64_t cents = b.amt_cents[i];
       add_to(cells[at[i - from]], cents, alert, fraud);
-      add_to(m.demographics[gender_slot(b.gender[i])][m.ages.band(b.dob[i], b.time[i])], cents,
+      add_to(m.demographics[gender_slot(b.gender[i])][m.ages.band(b.dob[i], day[i - from])], cents,
              alert, fraud);
       add_to(total, cents, alert, fraud);
     }

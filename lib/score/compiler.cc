@@ -115,6 +115,9 @@ class Graph {
     return intern(n);
   }
   bool is_const(std::int32_t id) const { return nodes_[id].kind == Kind::kConst; }
+  bool is_op(std::int32_t id, Op op) const {
+    return nodes_[id].kind == Kind::kOp && nodes_[id].op == op;
+  }
   bool is_mask_const(std::int32_t id, bool v) const {
     return nodes_[id].kind == Kind::kMaskConst && (nodes_[id].imm_bits != 0) == v;
   }
@@ -722,7 +725,9 @@ CompiledProgram emit(Graph& g, std::span<const Sink> sinks, std::size_t rules,
         k.src = mean.src = Src::kConst;
         k.imm = s.k[t];
         mean.imm = s.mean[t];
-        out.operands.push_back(operand(s.nodes[t]));
+        Operand x = operand(s.nodes[t]);
+        if (nodes[s.nodes[t]].is_mask()) x.src = Src::kMask;
+        out.operands.push_back(x);
         out.operands.push_back(k);
         out.operands.push_back(mean);
         append(&line, "\n  scale_nz ", name(s.nodes[t]), ", ", fmt_num(s.k[t]));
@@ -771,8 +776,11 @@ CompiledProgram generate(std::span<const Expr* const> roots, const ModelInput& m
     m.scale = model.scale;
     m.fop = model_op;
     for (const TermInput& t : model.terms) {
-      const std::int32_t z = lower.term_value(*t.expr);
+      std::int32_t z = lower.term_value(*t.expr);
       fused_model = fused_model && !g.is_const(z);
+      // A condition's 1 / 0 is read from its mask register (Src::kMask) rather than stored
+      // as numbers first.
+      if (g.is_op(z, Op::kMaskToNum)) z = g.nodes()[z].a;
       m.nodes.push_back(z);
       m.k.push_back(t.weight / t.std);               // as below: folded once, bit for bit the same
       m.mean.push_back(t.mean != 0 ? t.mean : 0.0);  // x − (+0.0) == x, even for −0

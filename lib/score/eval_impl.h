@@ -49,10 +49,7 @@ struct Kernels {
     const num one = V::broadcast(1.0);
     const num u = one + x;
     num m, e;
-    V::split(u, m, e);
-    const auto big = m > V::broadcast(1.41421356237309504880);
-    m = V::select(big, m * V::broadcast(0.5), m);
-    e = V::select(big, e + one, e);
+    V::split_sqrt2(u, m, e);  // fdlibm's m > √2 ? (m / 2, e + 1) folded into the bits
     const num f = m - one;
     const num s = f / (V::broadcast(2.0) + f);
     const num z = s * s;
@@ -425,18 +422,45 @@ class Evaluator {
 
   // Op::kModel. Term pointers and constants are resolved once per chunk, so the row loop
   // only loads, computes and keeps lin and the running top two in registers.
+  //
+  // A condition term (a mask register) has only two possible contributions, c_t(1) and
+  // c_t(0): computed here once per chunk with the very operations the row loop would apply
+  // to 1.0 and 0.0 (scalar doubles are the same IEEE operations as any lane), and picked per
+  // row by the mask's bits, so such a term costs a select instead of a load, sub, mul and NaN
+  // test, and never has a numeric register of its own.
+  struct ModelTerm {
+    const double* x;            // column or numeric register; null for a mask term
+    const std::uint64_t* bits;  // mask register of a condition term
+    double k, mean, id;
+    double c1, c0;  // a mask term's contributions where set / clear
+    double a1, a0;  // and their magnitudes
+  };
+
+  static double contribution(double x, double mean, double k) noexcept {
+    const double c = (x - mean) * k;
+    return c == c ? c : 0.0;  // K::nan_to_zero
+  }
+
   template <std::size_t N>
   void model(const Instr& in, std::size_t base, std::size_t len_dyn) const noexcept {
     const std::size_t len = N ? N : len_dyn;
     const Operand* ops = p_.operands + in.aux;
     const std::uint32_t count = in.count;
-    const double* x[kMaxModelTerms];
-    double k[kMaxModelTerms], mean[kMaxModelTerms], id[kMaxModelTerms];
+    ModelTerm terms[kMaxModelTerms];
+    bool has_masks = false;
     for (std::uint32_t t = 0; t < count; ++t) {
-      x[t] = src(ops[3 * t], base);
-      k[t] = ops[3 * t + 1].imm;
-      mean[t] = ops[3 * t + 2].imm;
-      id[t] = static_cast<double>(kTermReasonBase + t);
+      ModelTerm& m = terms[t];
+      const Operand& x = ops[3 * t];
+      m.k = ops[3 * t + 1].imm;
+      m.mean = ops[3 * t + 2].imm;
+      m.id = static_cast<double>(kTermReasonBase + t);
+      m.x = x.src == Src::kMask ? nullptr : src(x, base);
+      m.bits = x.src == Src::kMask ? mreg(x.index) : nullptr;
+      has_masks = has_masks || m.bits != nullptr;
+      m.c1 = contribution(1.0, m.mean, m.k);
+      m.c0 = contribution(0.0, m.mean, m.k);
+      m.a1 = std::fabs(m.c1);
+      m.a0 = std::fabs(m.c0);
     }
     double* out = args_.model_out + base;
     double* out0 = args_.top_out + base;
@@ -446,8 +470,10 @@ class Evaluator {
     const bool sigmoid = in.fop == Op::kSigmoidScale;
     // U registers of rows at a time: the sum over terms and the sigmoid are long dependency
     // chains, and independent chains side by side keep the pipelines busy.
-    auto rows = [&](std::size_t i, auto unroll) {
+    // kMasks: some term is a condition (a program without one skips the test per term).
+    auto rows = [&](std::size_t i, auto unroll, auto masks) {
       constexpr std::size_t U = decltype(unroll)::value;
+      constexpr bool kMasks = decltype(masks)::value;
       num lin[U], m0[U], m1[U], i0[U], i1[U];
       for (std::size_t u = 0; u < U; ++u) {
         lin[u] = bias;
@@ -455,17 +481,43 @@ class Evaluator {
         i0[u] = i1[u] = none;
       }
       for (std::uint32_t t = 0; t < count; ++t) {
-        const num mt = V::broadcast(mean[t]), kt = V::broadcast(k[t]), tid = V::broadcast(id[t]);
+        const ModelTerm& term = terms[t];
+        num c[U], a[U];
+        if (kMasks && term.bits != nullptr) {
+          const num c1 = V::broadcast(term.c1), c0 = V::broadcast(term.c0);
+          const num a1 = V::broadcast(term.a1), a0 = V::broadcast(term.a0);
+          // i is a multiple of U · W, which divides 64: the U registers' bits share a word.
+          const std::uint64_t word = term.bits[i / 64] >> (i % 64);
+          for (std::size_t u = 0; u < U; ++u) {
+            const auto set = V::mask_from_bits(word >> (u * W));
+            c[u] = V::select(set, c1, c0);
+            a[u] = V::select(set, a1, a0);
+          }
+        } else {
+          const num mt = V::broadcast(term.mean), kt = V::broadcast(term.k);
+          for (std::size_t u = 0; u < U; ++u) {
+            c[u] = K::nan_to_zero(K::mul(K::sub(V::load(term.x + i + u * W), mt), kt));
+            a[u] = V::abs(c[u]);
+          }
+        }
+        typename V::mask gt1[U];
         for (std::size_t u = 0; u < U; ++u) {
-          const num c = K::nan_to_zero(K::mul(K::sub(V::load(x[t] + i + u * W), mt), kt));
-          lin[u] = K::add(lin[u], c);
-          const num a = V::abs(c);
-          const auto gt0 = a > m0[u];
-          const auto gt1 = a > m1[u];
-          i1[u] = V::select(gt0, i0[u], V::select(gt1, tid, i1[u]));
-          m1[u] = V::select(gt0, m0[u], V::select(gt1, a, m1[u]));
+          lin[u] = K::add(lin[u], c[u]);
+          gt1[u] = a[u] > m1[u];
+        }
+        // m0 >= m1 in every lane, so where no lane's |c| beats its second strongest term,
+        // nothing of the top two moves: most terms of a long model, once the row's strongest
+        // terms have been seen.
+        auto beat = gt1[0];
+        for (std::size_t u = 1; u < U; ++u) beat = V::mask_or(beat, gt1[u]);
+        if (V::bits(beat) == 0) continue;
+        const num tid = V::broadcast(term.id);
+        for (std::size_t u = 0; u < U; ++u) {
+          const auto gt0 = a[u] > m0[u];
+          i1[u] = V::select(gt0, i0[u], V::select(gt1[u], tid, i1[u]));
+          m1[u] = V::select(gt0, m0[u], V::select(gt1[u], a[u], m1[u]));
           i0[u] = V::select(gt0, tid, i0[u]);
-          m0[u] = V::select(gt0, a, m0[u]);
+          m0[u] = V::select(gt0, a[u], m0[u]);
         }
       }
       for (std::size_t u = 0; u < U; ++u) {
@@ -476,11 +528,19 @@ class Evaluator {
       }
     };
     constexpr std::size_t kUnroll = W >= 8 ? 4 : 2;  // registers: 32 with AVX-512, else 16
-    std::size_t i = 0;
-    for (; i + kUnroll * W <= len; i += kUnroll * W) {
-      rows(i, std::integral_constant<std::size_t, kUnroll>{});
+    static_assert(64 % (kUnroll * W) == 0);
+    auto all_rows = [&](auto masks) {
+      std::size_t i = 0;
+      for (; i + kUnroll * W <= len; i += kUnroll * W) {
+        rows(i, std::integral_constant<std::size_t, kUnroll>{}, masks);
+      }
+      for (; i < len; i += W) rows(i, std::integral_constant<std::size_t, 1>{}, masks);
+    };
+    if (has_masks) {
+      all_rows(std::true_type{});
+    } else {
+      all_rows(std::false_type{});
     }
-    for (; i < len; i += W) rows(i, std::integral_constant<std::size_t, 1>{});
   }
 
   // Runs instruction k (or the ladder it leads); returns how many instructions that was.

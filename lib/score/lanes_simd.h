@@ -75,6 +75,24 @@ struct SimdLanes {
       return num::load_unaligned(kTable[b & ((std::uint64_t{1} << width) - 1)].data());
     }
   }
+  /// Lane j set where bit j of `b` is set (bits past the width ignored): a mask register's
+  /// rows as a lane mask, one table load (a k-register move on AVX-512).
+  static mask mask_from_bits(std::uint64_t b) noexcept {
+    if constexpr (std::is_base_of_v<xsimd::avx512f, Arch>) {
+      return mask(static_cast<__mmask8>(b));
+    } else {
+      using bits_t = xsimd::batch<std::uint64_t, Arch>;
+      alignas(64) static constexpr auto kTable = [] {
+        std::array<std::array<std::uint64_t, width>, std::size_t{1} << width> t{};
+        for (std::size_t v = 0; v < t.size(); ++v) {
+          for (std::size_t j = 0; j < width; ++j) t[v][j] = (v >> j) & 1 ? ~std::uint64_t{0} : 0;
+        }
+        return t;
+      }();
+      const auto lanes = bits_t::load_aligned(kTable[b & ((std::uint64_t{1} << width) - 1)].data());
+      return mask(xsimd::bitwise_cast<num>(lanes).data);
+    }
+  }
   static num abs(num a) noexcept { return xsimd::abs(a); }
   // A sign flip, not xsimd's unary minus: xsimd 8.1 computes that as 0 − a on AVX-512, which
   // turns −0 into +0 (and 1 / −0 into +inf).
@@ -83,11 +101,13 @@ struct SimdLanes {
     using bits_t = xsimd::batch<std::uint64_t, Arch>;
     return xsimd::bitwise_cast<num>(xsimd::bitwise_cast<bits_t>(k + num(4503599627371519.0)) << 52);
   }
-  static void split(num u, num& m, num& e) noexcept {
+  // As ScalarLanes::split_sqrt2.
+  static void split_sqrt2(num u, num& m, num& e) noexcept {
     using bits_t = xsimd::batch<std::uint64_t, Arch>;
-    const auto bits = xsimd::bitwise_cast<bits_t>(u);
-    m = xsimd::bitwise_cast<num>((bits & bits_t(0x000FFFFFFFFFFFFFULL)) |
-                                 bits_t(0x3FF0000000000000ULL));
+    constexpr std::uint64_t kHalfSqrt2Bits = 0x3FE6A09E667F3BCEULL;
+    const auto bits =
+        xsimd::bitwise_cast<bits_t>(u) + bits_t(0x3FF0000000000000ULL - kHalfSqrt2Bits);
+    m = xsimd::bitwise_cast<num>((bits & bits_t(0x000FFFFFFFFFFFFFULL)) + bits_t(kHalfSqrt2Bits));
     e = xsimd::bitwise_cast<num>((bits >> 52) | bits_t(0x4330000000000000ULL)) -
         num(4503599627371519.0);
   }

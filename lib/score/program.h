@@ -68,17 +68,19 @@ enum class Op : std::uint8_t {
   kTermOut,   // model term `aux` (its raw value) ← numeric a
   kTop2Out,   // the two largest |c_t| of operands[aux .. aux + count) → top_out (see EvalArgs)
   // The whole model in one pass, kept in registers: for the count terms t, operands
-  // [aux + 3t, aux + 3t + 3) = (x_t, k_t, mean_t) (x_t a column or register, k_t and mean_t
-  // constants, mean_t +0.0 when the term has none, an identity), c_t = nan_to_zero((x_t −
-  // mean_t) · k_t); lin = a.imm + c_0 + … in term order; model score ← fop(lin, b.imm) with
-  // fop kSigmoidScale or kLinearScale; top_out ← the two largest |c_t|. The same IEEE
-  // operations, in the same order, as kScaleNz / kAdd / fop / kModelOut / kTop2Out.
+  // [aux + 3t, aux + 3t + 3) = (x_t, k_t, mean_t) (x_t a column, a numeric register or a mask
+  // register read as 1 / 0 (Src::kMask), k_t and mean_t constants, mean_t +0.0 when the term
+  // has none, an identity), c_t = nan_to_zero((x_t − mean_t) · k_t); lin = a.imm + c_0 + … in
+  // term order; model score ← fop(lin, b.imm) with fop kSigmoidScale or kLinearScale; top_out
+  // ← the two largest |c_t|. The same IEEE operations, in the same order, as kMaskToNum /
+  // kScaleNz / kAdd / fop / kModelOut / kTop2Out (a mask term's two possible c_t are computed
+  // once per chunk, with those operations, and picked per row).
   kModel,
 };
 
-/// Most terms kModel takes (its per-term pointers live on the stack); larger models compile
-/// to the general instructions.
-inline constexpr std::uint32_t kMaxModelTerms = 32;
+/// Most terms kModel takes (its per-term pointers and constants live on the stack); larger
+/// models compile to the general instructions.
+inline constexpr std::uint32_t kMaxModelTerms = 64;
 
 /// kTop2Out's reason code of model term t is kTermReasonBase + t (== vigil::kModelReasonBase).
 inline constexpr std::uint32_t kTermReasonBase = 0x8000;
@@ -86,8 +88,9 @@ inline constexpr std::uint32_t kTermReasonBase = 0x8000;
 /// No mask register (Instr::mask).
 inline constexpr std::uint32_t kNoMask = 0xFFFFFFFFU;
 
-/// Where a numeric operand lives.
-enum class Src : std::uint8_t { kNone, kFeature, kConst, kReg };
+/// Where a numeric operand lives. kMask (kModel terms only): a mask register, read as 1.0
+/// where its bit is set and 0.0 elsewhere (what kMaskToNum would have stored).
+enum class Src : std::uint8_t { kNone, kFeature, kConst, kReg, kMask };
 
 struct Operand {
   Src src = Src::kNone;

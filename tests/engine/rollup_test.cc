@@ -1,7 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <limits>
 #include <map>
 #include <random>
+#include <string>
 #include <tuple>
 
 #include "stream.h"
@@ -98,6 +100,10 @@ TEST_CASE("rollups match a calendar-and-ordered-map reference on random rows", "
   std::vector<StrId> states, categories;
   for (const char* s : {"NY", "CA", "TX", "WY", "PR"}) states.push_back(dict.intern(s));
   for (const char* c : {"travel", "grocery_pos", "misc_net"}) categories.push_back(dict.intern(c));
+  // Many more (state, category) pairs than Rollups' block cache has slots, so cached pairs
+  // collide and get evicted.
+  for (int i = 0; i < 55; ++i) states.push_back(dict.intern("S" + std::to_string(i)));
+  for (int i = 0; i < 40; ++i) categories.push_back(dict.intern("c" + std::to_string(i)));
   // Days around leap days and year ends, and the whole span of plausible ages.
   const std::int64_t anchors[] = {days_from_civil(2020, 2, 29),  days_from_civil(2019, 2, 28),
                                   days_from_civil(2019, 3, 1),   days_from_civil(2000, 2, 29),
@@ -169,4 +175,33 @@ TEST_CASE("rollups match a calendar-and-ordered-map reference on random rows", "
     CHECK(again == image);
     CHECK(restored.to_json(dict) == rollups.to_json(dict));
   }
+}
+
+TEST_CASE("rollup hours and days at the ends of the time range", "[engine][rollup]") {
+  Dictionary dict;
+  const StrId state = dict.intern("NY"), category = dict.intern("travel");
+  const Micros times[] = {std::numeric_limits<Micros>::min(),
+                          std::numeric_limits<Micros>::min() + kMicrosPerHour + 7,
+                          -1,
+                          0,
+                          kMicrosPerDay - 1,
+                          std::numeric_limits<Micros>::max() - kMicrosPerDay,
+                          std::numeric_limits<Micros>::max()};
+  Rollups rollups;
+  TransactionBatch batch(16);
+  std::vector<Decision> decisions;
+  std::map<int, std::uint64_t> want;  // hour -> transactions
+  for (const Micros t : times) {
+    Transaction tx;
+    tx.time = t;
+    tx.state = state;
+    tx.category = category;
+    REQUIRE(batch.push_back(tx));
+    decisions.emplace_back();
+    ++want[hour_of(t)];
+  }
+  rollups.add(batch, decisions);
+  std::map<int, std::uint64_t> got;
+  for (const SegmentRow& row : rollups.segments(dict)) got[row.hour] += row.cell.transactions;
+  CHECK(got == want);
 }

@@ -446,3 +446,20 @@ TEST_CASE("single-use arithmetic runs inside its comparison, model terms in one 
   }
   CHECK(want[5].score >= 1000);  // 41 / 4 > 10
 }
+
+TEST_CASE("the default config's 40-term model runs in one pass, conditions read from masks",
+          "[score]") {
+  auto config = parse_config(default_config_json());
+  REQUIRE(config.ok());
+  Dictionary dict;
+  auto store = FeatureStore::create(*config, dict);
+  REQUIRE(store.ok());
+  auto s = Scorer::compile(*config, store->column_names(), dict, {ScoreArch::kScalar});
+  REQUIRE(s.ok());
+  const std::string dump = s->dump_program();
+  INFO(dump);
+  CHECK(s->model_terms() == 40);
+  CHECK(count(dump, "top2 <- terms:") == 1);
+  CHECK(count(dump, "mask_to_num") == 0);  // no condition term stored as numbers first
+  CHECK(count(dump, "\n  scale_nz m") == 25);
+}

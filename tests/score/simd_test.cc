@@ -12,6 +12,7 @@
 #include "score/compiler.h"
 #include "score/cpu_features.h"
 #include "score/dispatch.h"
+#include "score/lanes_scalar.h"
 #include "score/parser.h"
 #include "score/program.h"
 #include "score_test_util.h"
@@ -378,6 +379,41 @@ TEST_CASE("log1p is within 1 ulp of std::log1p and exact at the edges", "[score]
   CHECK(f(std::exp(1.0) - 1) == std::log1p(std::exp(1.0) - 1));
 }
 
+TEST_CASE("log1p's split around sqrt 2 equals fdlibm's compare-and-halve", "[score][simd]") {
+  // fdlibm: m in [1, 2) from the bits, then m > sqrt(2) ? (m / 2, e + 1) : (m, e).
+  auto fdlibm = [](double u, double& m, double& e) {
+    const auto bits = std::bit_cast<std::uint64_t>(u);
+    m = std::bit_cast<double>((bits & 0x000FFFFFFFFFFFFFULL) | 0x3FF0000000000000ULL);
+    e = std::bit_cast<double>((bits >> 52) | 0x4330000000000000ULL) - 4503599627371519.0;
+    if (m > 1.41421356237309504880) {
+      m *= 0.5;
+      e += 1.0;
+    }
+  };
+  auto same = [&](double u) {
+    double m0, e0, m1, e1;
+    fdlibm(u, m0, e0);
+    score::ScalarLanes::split_sqrt2(u, m1, e1);
+    return std::bit_cast<std::uint64_t>(m0) == std::bit_cast<std::uint64_t>(m1) &&
+           std::bit_cast<std::uint64_t>(e0) == std::bit_cast<std::uint64_t>(e1);
+  };
+  // Every exponent of a positive normal u, mantissas around sqrt(2)'s and at the ends.
+  for (std::uint64_t exp = 1; exp < 2047; ++exp) {
+    for (std::int64_t d = -64; d <= 64; ++d) {
+      const std::uint64_t mant = static_cast<std::uint64_t>(0x6A09E667F3BCDLL + d);
+      REQUIRE(same(std::bit_cast<double>(exp << 52 | mant)));
+    }
+    for (const std::uint64_t mant : {0ULL, 1ULL, 0x8000000000000ULL, 0xFFFFFFFFFFFFFULL}) {
+      REQUIRE(same(std::bit_cast<double>(exp << 52 | mant)));
+    }
+  }
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 1000000; ++i) {
+    const double u = std::bit_cast<double>(rng() >> 1);  // positive
+    if (std::isnormal(u)) REQUIRE(same(u));
+  }
+}
+
 TEST_CASE("random model terms: every arch == scalar, values == AST interpreter", "[score][simd]") {
   std::mt19937_64 rng(777);
   constexpr std::size_t kRows = score::kChunk + 44;  // past one chunk
@@ -498,13 +534,16 @@ TEST_CASE("decisions with rules and a model == reference, every arch and tail", 
     c.model.kind = round % 2 ? ModelSpec::Kind::kLinear : ModelSpec::Kind::kLogistic;
     c.model.bias = static_cast<double>(static_cast<int>(rng() % 9) - 4) / 8.0;
     c.model.scale = static_cast<double>(rng() % 1200);
-    // No terms; a few (the one-pass model); more than kMaxModelTerms or a constant term (the
-    // general instructions). Terms are columns, expressions or conditions.
+    // No terms; a few or many, half of them conditions (the one-pass model); more than
+    // kMaxModelTerms or a constant term (the general instructions). Terms are columns,
+    // expressions or conditions.
     const std::size_t terms = round % 6 == 5   ? 0
                               : round % 6 == 4 ? score::kMaxModelTerms + 3
+                              : round % 6 == 2 ? score::kMaxModelTerms - rng() % 30
                                                : 1 + rng() % 6;
     for (std::size_t t = 0; t < terms; ++t) {
       std::string text = kNames[rng() % kNames.size()];
+      if (round % 6 == 2 && rng() % 2 == 0) text = gen.cond(1);
       if (rng() % 4 == 0) text = rng() % 2 ? gen.cond(1) : gen.num(2);
       if (round % 6 == 3 && t == 1) text = "2.5";
       c.model.terms.push_back({text, static_cast<double>(static_cast<int>(rng() % 9) - 4) / 400.0,
