@@ -982,11 +982,16 @@ std::uint32_t FeatureStore::Impl::take_slot(Group& g) {
     slot = g.free_slots.back();
     g.free_slots.pop_back();
   } else {
-    slot = g.n_slots++;
+    slot = g.n_slots;
     if ((slot >> Group::kPageShift) == g.pages.size()) {
       g.pages.emplace_back();
       g.page_live.push_back(0);
     }
+  }
+  // n_slots bounds every slot ever taken (the loops over all slots stop there): a page taken
+  // again offers slots past it.
+  if (slot >= g.n_slots) {
+    g.n_slots = slot + 1;
     if (!g.buckets.empty()) g.bucket_data.resize(g.n_slots);
   }
   const std::uint32_t page = slot >> Group::kPageShift;

@@ -213,6 +213,47 @@ TEST_CASE("an idle card keeps at most 64 bytes besides its events", "[features]"
   CHECK(st.event_bytes < (kCards + 2000) * 32);
 }
 
+// Records of keys that went cold or left give their pages back; a page taken again offers
+// slots past any taken before, and the sweep must still reach every one of them.
+TEST_CASE("pages given back are taken again and swept", "[features]") {
+  Config cfg;
+  const Micros d = kMicrosPerDay;
+  cfg.features = {spec("card_sum_1h", Field::kCcNum, Agg::kSum, Field::kAmt, kMicrosPerHour)};
+  cfg.limits.idle_ttl = 4 * d;  // a sweep a day
+  cfg.limits.cold_after = kMicrosPerHour;
+  Dictionary dict;
+  auto store = FeatureStore::create(cfg, dict);
+  REQUIRE(store.ok());
+  const Micros t0 = 1'600'000'000LL * kMicrosPerSecond;
+  FeatureMatrix m;
+  auto run = [&](std::uint64_t first, std::size_t cards, Micros at, Micros step) {
+    TransactionBatch batch;
+    for (std::size_t c = 0; c < cards; ++c) {
+      Transaction tx;
+      tx.cc_num = first + (step == 0 ? c : 0);
+      tx.time = at + static_cast<Micros>(c) * (step == 0 ? 1000 : step);
+      tx.amt_cents = 100;
+      if (!batch.push_back(tx)) {
+        REQUIRE(store->process(batch, m).ok());
+        batch = TransactionBatch();
+        batch.push_back(tx);
+      }
+    }
+    REQUIRE(store->process(batch, m).ok());
+  };
+  run(7, 1, t0, 0);                        // slot 0: keeps the first page
+  run(1'000'000, 1500, t0, 0);             // slots 1 .. 1500
+  run(7, 2000, t0 + d, kMicrosPerMinute);  // a sweep: the 1500 go cold
+  CHECK(store->stats().cold_keys == 1500);
+  run(1'000'000, 2000, t0 + 5 * d / 2, 0);  // back, 500 more: a page taken again, past n_slots
+  CHECK(store->stats().cold_keys == 0);
+  CHECK(m.at(0, store->column_index("card_sum_1h")) == 1.0);
+  run(9, 2000, t0 + 7 * d, kMicrosPerMinute);  // past the TTL of all but card 9
+  const FeatureStoreStats st = store->stats();
+  CHECK(st.keys == 1);
+  CHECK(st.events_held <= 72);  // card 9: its last 70 minutes (1h window + lateness)
+}
+
 TEST_CASE("dense keys, long windows, late events", "[features]") {
   StreamOptions o;
   o.seed = 11;
