@@ -18,6 +18,8 @@
 //   BM_Features_UpdateSynthetic/N    1M and 10M cards, a synthetic Poisson stream generated
 //                                    batch by batch (generation untimed); reports bytes per
 //                                    card and per held event from the store's accounting
+//   BM_Features_IdleCards/N/cold     N cards go quiet for six days: bytes per idle card with
+//                                    (/1) and without (/0) cold keys (StoreLimits::cold_after)
 //
 // Features (8, windows 1m / 1h / 24h / 7d): card count 1m, card count 1h, card amount sum
 // 24h, card amount avg 7d, card amount max 24h, card distinct merchants 7d, merchant count
@@ -366,6 +368,67 @@ void BM_Features_UpdateSynthetic(benchmark::State& state) {
 BENCHMARK(BM_Features_UpdateSynthetic)
     ->Arg(1'000'000)
     ->Arg(10'000'000)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
+
+// Idle cards (DESIGN.md: at most 64 bytes per idle card besides its events): N cards make a
+// day of the synthetic stream (2 events each), then go quiet for six days while 100 other
+// cards keep transacting (600k events, timed: the TTL sweeps walk every key meanwhile). With
+// /1 the idle cards go cold (StoreLimits::cold_after, 3 days by default), with /0 they never
+// do (cold_after = 0): the baseline, in the same run. Reports bytes per card (keys and
+// records) and per held event, and how many keys are cold.
+void BM_Features_IdleCards(benchmark::State& state) {
+  const auto cards = static_cast<std::uint64_t>(state.range(0));
+  // The six card features of bench_config (key_bytes / keys is then bytes per card).
+  vigil::Config cfg = bench_config();
+  std::erase_if(cfg.features, [](const vigil::FeatureSpec& f) { return f.key != Field::kCcNum; });
+  if (state.range(1) == 0) cfg.limits.cold_after = 0;
+  vigil::FeatureMatrix m;
+  vigil::TransactionBatch batch(1024);
+  std::optional<vigil::FeatureStore> store;
+  constexpr std::size_t kQuietEvents = 600'000;
+  for (auto _ : state) {
+    state.PauseTiming();
+    vigil::Dictionary dict;
+    store.emplace(vigil::FeatureStore::create(cfg, dict).value());
+    SyntheticStream stream(cards, 2);
+    Micros last = 0;
+    for (std::uint64_t n = 0; n < 2 * cards; n += batch.size()) {
+      stream.fill(batch);
+      benchmark::DoNotOptimize(store->process(batch, m));
+      last = batch.time[batch.size() - 1];
+    }
+    // Six quiet days: 100 busy cards.
+    std::mt19937_64 rng(7);
+    std::vector<vigil::TransactionBatch> quiet;
+    for (std::size_t i = 0; i < kQuietEvents; ++i) {
+      if (quiet.empty() || quiet.back().full()) quiet.emplace_back(1024);
+      vigil::Transaction t;
+      t.time = last + static_cast<Micros>(i + 1) * (6 * kDay / kQuietEvents);
+      t.cc_num = 5'000'000'000'000'000ull + rng() % 100;
+      t.merchant = 1 + static_cast<vigil::StrId>(rng() % 1000);
+      t.category = 1 + static_cast<vigil::StrId>(rng() % 14);
+      t.amt_cents = 1000 + static_cast<std::int64_t>(rng() % 50'000);
+      t.lat = 40;
+      t.lon = -90;
+      t.merch_lat = 40.5;
+      t.merch_lon = -90.5;
+      t.city_pop = 5000;
+      quiet.back().push_back(t);
+    }
+    state.ResumeTiming();
+    for (const auto& b : quiet) benchmark::DoNotOptimize(store->process(b, m));
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kQuietEvents));
+  report_memory(state, *store, static_cast<double>(cards));
+  const vigil::FeatureStoreStats st = store->stats();
+  state.counters["cold_keys"] = static_cast<double>(st.cold_keys);
+  state.counters["B_key_per_key"] =
+      static_cast<double>(st.key_bytes) / std::max<double>(1, static_cast<double>(st.keys));
+}
+BENCHMARK(BM_Features_IdleCards)
+    ->Args({1'000'000, 0})
+    ->Args({1'000'000, 1})
     ->Unit(benchmark::kMillisecond)
     ->Iterations(1);
 
