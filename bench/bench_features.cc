@@ -18,6 +18,7 @@
 //   BM_Features_UpdateSynthetic/N    1M and 10M cards, a synthetic Poisson stream generated
 //                                    batch by batch (generation untimed); reports bytes per
 //                                    card and per held event from the store's accounting
+//   BM_Features_StatusIndexFull      every row inserts into and evicts from a full status index
 //   BM_Features_IdleCards/N/cold     N cards go quiet for six days: bytes per idle card with
 //                                    (/1) and without (/0) cold keys (StoreLimits::cold_after)
 //
@@ -370,6 +371,54 @@ BENCHMARK(BM_Features_UpdateSynthetic)
     ->Arg(10'000'000)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(1);
+
+// A full status index: with a status feature every transaction adds its trans_num to a
+// bounded index (StoreLimits::status_index_size, 2^20 by default); past that many rows each
+// one also evicts the oldest. 3M rows with distinct trans_nums (one a second, 100k cards,
+// 1,000 merchants), made batch by batch untimed; the last 1M are timed, every row of them
+// inserting and evicting. Reports the index's entries and its bytes (other_bytes).
+void BM_Features_StatusIndexFull(benchmark::State& state) {
+  vigil::Config cfg;
+  vigil::FeatureSpec disputes =
+      spec("merchant_disputes_30d", Field::kMerchant, Agg::kCount, std::nullopt, 30 * kDay);
+  disputes.events = "status:disputed";
+  cfg.features = {spec("card_count_1h", Field::kCcNum, Agg::kCount, std::nullopt, kHour), disputes};
+  constexpr std::size_t kAll = 3'000'000, kWarm = 2'000'000;
+  vigil::FeatureMatrix m;
+  vigil::TransactionBatch batch(1024);
+  std::optional<vigil::FeatureStore> store;
+  for (auto _ : state) {
+    state.PauseTiming();
+    vigil::Dictionary dict;
+    store.emplace(vigil::FeatureStore::create(cfg, dict).value());
+    std::mt19937_64 rng(11);
+    for (std::size_t row = 0; row < kAll;) {
+      batch.clear();
+      while (!batch.full()) {
+        vigil::Transaction t;
+        t.time = 1'577'836'800LL * vigil::kMicrosPerSecond +
+                 static_cast<Micros>(row) * vigil::kMicrosPerSecond;
+        t.cc_num = 4'000'000'000'000'000ull + rng() % 100'000;
+        t.merchant = 1 + static_cast<vigil::StrId>(rng() % 1000);
+        t.amt_cents = 1000;
+        char id[24];
+        std::snprintf(id, sizeof id, "t%016llx", static_cast<unsigned long long>(row));
+        t.trans_num = *vigil::TransId::from(id);
+        batch.push_back(t);
+        ++row;
+      }
+      if (row > kWarm) state.ResumeTiming();
+      benchmark::DoNotOptimize(store->process(batch, m));
+      if (row > kWarm) state.PauseTiming();
+    }
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * (kAll - kWarm)));
+  const vigil::FeatureStoreStats st = store->stats();
+  state.counters["index_entries"] = static_cast<double>(st.status_index_entries);
+  state.counters["MB_other"] = static_cast<double>(st.other_bytes) / 1e6;
+}
+BENCHMARK(BM_Features_StatusIndexFull)->Unit(benchmark::kMillisecond)->Iterations(1);
 
 // Idle cards (DESIGN.md: at most 64 bytes per idle card besides its events): N cards make a
 // day of the synthetic stream (2 events each), then go quiet for six days while 100 other
