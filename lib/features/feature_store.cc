@@ -181,7 +181,7 @@ struct BatchRow {
 };
 
 // Where field `f`'s values start in a batch, and their width: the columns process_row() reads
-// are prefetched ahead of it (batch_column_refs()).
+// (Impl::row_fields) are prefetched ahead of it.
 struct ColumnRef {
   const std::byte* base;
   std::size_t width;
@@ -597,24 +597,6 @@ std::unique_ptr<FeatureStore::Impl> FeatureStore::Impl::build(const Config& conf
 
 namespace features_detail {
 
-Group::~Group() {
-  for (std::uint32_t i = 0; i < cold.size(); ++i) std::free(cold[i].ring);  // (free: nullptr)
-  for (std::uint32_t slot = 0; slot < n_slots; ++slot) {
-    if (!pages[slot >> kPageShift]) continue;  // (a released page: no key)
-    RecHead& h = head(slot);
-    if (!ring_inline(h)) std::free(h.ring);
-    for (const AccDef& a : accs) {
-      if (a.distinct >= 0) {
-        std::uint64_t w;
-        std::memcpy(&w, rec(slot) + a.off, sizeof w);
-        if (w != 0 && (w & 1) == 0) std::free(reinterpret_cast<DistinctSet*>(w));
-      }
-      if (a.min_q >= 0) reinterpret_cast<MonoQ*>(rec(slot) + a.min_off)->release();
-      if (a.max_q >= 0) reinterpret_cast<MonoQ*>(rec(slot) + a.max_off)->release();
-    }
-  }
-}
-
 void Group::insert(std::uint64_t h, std::uint32_t slot) {
   // Load at most 0.8: linear probing stays short, and 100k keys fit 2^17 entries.
   if ((live + 1) * 5 > table.size() * 4) {
@@ -636,8 +618,7 @@ void Group::insert(std::uint64_t h, std::uint32_t slot) {
 }
 
 void Group::erase(std::uint64_t h, std::uint32_t slot) {
-  std::uint64_t i = h & mask;
-  while (static_cast<std::uint32_t>(table[i]) != slot + 1) i = (i + 1) & mask;
+  std::uint64_t i = entry_of(h, slot);
   // Backward-shift deletion: no tombstones, probes stay as short as at insertion.
   for (std::uint64_t j = (i + 1) & mask; table[j] != 0; j = (j + 1) & mask) {
     const std::uint64_t k = key_hash(head(static_cast<std::uint32_t>(table[j]) - 1).key) & mask;
@@ -652,8 +633,7 @@ void Group::erase(std::uint64_t h, std::uint32_t slot) {
 }
 
 void Group::relink(std::uint64_t h, std::uint32_t from, std::uint32_t to) noexcept {
-  std::uint64_t i = h & mask;
-  while (static_cast<std::uint32_t>(table[i]) != from + 1) i = (i + 1) & mask;
+  const std::uint64_t i = entry_of(h, from);
   table[i] = (table[i] & ~std::uint64_t{0xffffffff}) | (std::uint64_t{to} + 1);
 }
 
@@ -855,14 +835,28 @@ std::uint64_t ds_build(const RecHead& h, std::uint32_t eb, std::uint32_t from, s
   return reinterpret_cast<std::uint64_t>(d);
 }
 
+// Frees a record's derived heap state (distinct sets, min / max queues), leaving its words to
+// the caller; returns the memory charge of its distinct values (16 bytes each).
+std::uint64_t free_derived(const features_detail::Group& g, std::byte* rec) {
+  std::uint64_t distinct_charge = 0;
+  for (const auto& a : g.accs) {
+    if (a.distinct >= 0) {
+      const std::uint64_t w = ds_word(rec, a);
+      distinct_charge += ds_count(w) * 16;
+      if (!ds_small(w)) std::free(acc_set(rec, a));
+    }
+    if (a.min_q >= 0) acc_q(rec, a.min_off).release();
+    if (a.max_q >= 0) acc_q(rec, a.max_off).release();
+  }
+  return distinct_charge;
+}
+
 // The memory charge of a cold key's distinct values (16 bytes each, as its hot record took
 // them): each distinct accumulator's count over its window as of the key's newest event.
 std::uint64_t cold_distinct_charge(const features_detail::Group& g, const RecHead& h) {
   std::uint64_t charge = 0;
   for (std::size_t w = 0; w < g.windows.size(); ++w) {
-    const Micros lo = sat_sub(h.newest, g.windows[w]);
-    std::uint32_t idx = 0;
-    while (idx < h.size && g.ev_time(h, idx) <= lo) ++idx;
+    const std::uint32_t idx = g.window_start(h, w);
     for (const std::uint16_t ai : g.accs_by_window[w]) {
       const auto& a = g.accs[ai];
       if (a.distinct < 0) continue;
@@ -950,6 +944,20 @@ void ring_free(const features_detail::Group& g, RecHead& h) {
 
 }  // namespace
 
+namespace features_detail {
+
+Group::~Group() {
+  for (std::uint32_t i = 0; i < cold.size(); ++i) std::free(cold[i].ring);  // (free: nullptr)
+  for (std::uint32_t slot = 0; slot < n_slots; ++slot) {
+    if (!pages[slot >> kPageShift]) continue;  // (a released page: no key)
+    RecHead& h = head(slot);
+    if (!ring_inline(h)) std::free(h.ring);
+    free_derived(*this, rec(slot));
+  }
+}
+
+}  // namespace features_detail
+
 std::uint32_t FeatureStore::Impl::new_key(Group& g, std::uint64_t key, std::uint64_t h) {
   const std::uint32_t slot = take_slot(g);
   RecHead& rh = g.head(slot);
@@ -1030,14 +1038,7 @@ bool FeatureStore::Impl::demote(Group& g, std::uint32_t slot) {
   if (!g.coldable || g.ring_inline(h)) return false;
   std::byte* const rec = g.rec(slot);
   // The derived state goes (its charge stays: the memory budget sees the logical state).
-  for (const auto& a : g.accs) {
-    if (a.distinct >= 0) {
-      const std::uint64_t w = ds_word(rec, a);
-      if (!ds_small(w)) std::free(acc_set(rec, a));
-    }
-    if (a.min_q >= 0) acc_q(rec, a.min_off).release();
-    if (a.max_q >= 0) acc_q(rec, a.max_off).release();
-  }
+  free_derived(g, rec);
   // Its ring to the size it holds (it grows again on the key's next event).
   if (h.size > 0 && h.cap > h.size) ring_realloc(g, h, g.lay.bytes, h.size);
   std::uint32_t ci;
@@ -1063,10 +1064,8 @@ std::uint32_t FeatureStore::Impl::promote(Group& g, std::uint32_t cold_slot, std
   g.cold[ci] = RecHead{};
   g.cold_free.push_back(ci);
   g.relink(h, cold_slot, slot);
-  // Rebuilt from the ring as restore() does (its charges were never taken off).
-  const std::uint64_t before = charged;
+  // Rebuilt from the ring as restore() does (its distinct charge was never taken off).
   if (!g.windows.empty()) rebuild_sums(g, slot);
-  charged = before;
   return slot;
 }
 
@@ -1079,16 +1078,7 @@ void FeatureStore::Impl::clear_key(Group& g, std::uint32_t slot) {
   if (h.cap > 4) ring_free(g, h);
   h.newest = kNever;
   h.base = 0;
-  for (const auto& a : g.accs) {
-    if (a.distinct >= 0) {
-      const std::uint64_t w = ds_word(rec, a);
-      charged -= ds_count(w) * 16;
-      if (!ds_small(w)) std::free(acc_set(rec, a));
-      ds_put(rec, a, 0);
-    }
-    if (a.min_q >= 0) acc_q(rec, a.min_off).release();
-    if (a.max_q >= 0) acc_q(rec, a.max_off).release();
-  }
+  charged -= free_derived(g, rec);
   std::memset(rec + sizeof(RecHead), 0, g.rec_bytes - sizeof(RecHead));
   if (!g.buckets.empty()) g.clear_buckets(g.bucket_data[slot].get());
 }
@@ -1501,22 +1491,21 @@ inline void acc_add(std::byte* rec, const features_detail::AccDef& a, std::uint6
 }  // namespace
 
 // Recomputes cursors, sums, distinct sets and queues of a key from its ring (restore).
-void FeatureStore::Impl::rebuild_sums(Group& g, std::uint32_t slot) {
+std::uint64_t FeatureStore::Impl::rebuild_sums(Group& g, std::uint32_t slot) {
   std::byte* rec = g.rec(slot);
   const RecHead& s = g.head(slot);
   std::uint32_t* cur = g.cursors(slot);
   const std::uint32_t n = s.size;
+  std::uint64_t distinct_charge = 0;
   for (std::size_t w = 0; w < g.windows.size(); ++w) {
-    const Micros lo = sat_sub(s.newest, g.windows[w]);
-    std::uint32_t idx = 0;
-    while (idx < n && g.ev_time(s, idx) <= lo) ++idx;
+    const std::uint32_t idx = g.window_start(s, w);
     cur[w] = s.base + idx;
     for (const std::uint16_t ai : g.accs_by_window[w]) {
       const auto& a = g.accs[ai];
       if (a.distinct >= 0) {
         const std::uint64_t dw = ds_build(s, g.lay.bytes, idx, n, a);
         ds_put(rec, a, dw);
-        charged += ds_count(dw) * 16;
+        distinct_charge += ds_count(dw) * 16;
         continue;
       }
       for (std::uint32_t k = idx; k < n; ++k) {
@@ -1527,6 +1516,7 @@ void FeatureStore::Impl::rebuild_sums(Group& g, std::uint32_t slot) {
     }
   }
   rebuild_mono(g, slot);
+  return distinct_charge;
 }
 
 std::uint32_t FeatureStore::Impl::insert_late(Group& g, std::uint32_t slot) {

@@ -292,7 +292,7 @@ Status FeatureStore::Impl::restore_into(std::istream& in) {
           }
         }
       }
-      if (g.status == kNoStr && !g.windows.empty()) rebuild_sums(g, slot);
+      if (g.status == kNoStr && !g.windows.empty()) charged += rebuild_sums(g, slot);
     }
   }
 

@@ -424,12 +424,12 @@ struct Group {
     return reinterpret_cast<const std::byte*>(pages[slot >> kPageShift].get()) +
            std::size_t{slot & (kPageSlots - 1)} * rec_bytes;
   }
-  // Cold keys. A key idle longer than its group's retention (every window of its next
-  // in-order event starts after its newest event) is demoted by the sweep to a bare RecHead —
-  // key, newest, its ring of events — in `cold`; the record's derived state (cursors, sums,
-  // min / max queues, distinct sets) is freed and rebuilt from the ring when the key is seen
-  // again (promote()), exactly as restore() rebuilds it. Table entries of cold keys carry
-  // kCold | index. Only groups without buckets, status windows or an inline ring have them.
+  // Cold keys. A key idle StoreLimits::cold_after, or longer than its group's retention, is
+  // demoted by the sweep to a bare RecHead — key, newest, its ring of events — in `cold`; the
+  // record's derived state (cursors, sums, min / max queues, distinct sets) is freed and rebuilt
+  // from the ring when the key is seen again (promote()), exactly as restore() rebuilds it. Table
+  // entries of cold keys carry kCold | index. Only groups without buckets, status windows or an
+  // inline ring have them.
   static constexpr std::uint32_t kCold = 0x80000000u;
   bool coldable = false;  ///< may demote keys (transactions, no buckets, keeps a ring)
   ColdHeads cold;
@@ -456,6 +456,13 @@ struct Group {
   Micros ev_time(const RecHead& h, std::uint32_t idx) const noexcept {
     return load_time(ev_at(h, idx));
   }
+  /// Ring index of the first event inside exact window `w` as of the key's newest event.
+  std::uint32_t window_start(const RecHead& h, std::size_t w) const noexcept {
+    const Micros lo = sat_sub(h.newest, windows[w]);
+    std::uint32_t idx = 0;
+    while (idx < h.size && ev_time(h, idx) <= lo) ++idx;
+    return idx;
+  }
   std::uint64_t ev_word(const RecHead& h, std::uint32_t idx, std::size_t k) const noexcept {
     return load_slot(lay, ev_at(h, idx), k);
   }
@@ -477,6 +484,12 @@ struct Group {
   }
   void insert(std::uint64_t h, std::uint32_t slot);
   void erase(std::uint64_t h, std::uint32_t slot);
+  /// The table index of the entry of `slot` (hash `h`), which must be there.
+  std::uint64_t entry_of(std::uint64_t h, std::uint32_t slot) const noexcept {
+    std::uint64_t i = h & mask;
+    while (static_cast<std::uint32_t>(table[i]) != slot + 1) i = (i + 1) & mask;
+    return i;
+  }
   /// Calls f(slot) for every live key.
   template <class F>
   void for_each(F&& f) const {
@@ -511,8 +524,8 @@ struct OutDef {
   std::int32_t acc = -1;     ///< accumulator (kWindow, agg != count)
   Micros length = 0;         ///< window length (kStatus)
   double denom = 1;          ///< stored integer / denom = value
-  // Where the row's value is read, bound once the groups are final (bind_outputs()): the
-  // window's event count (kWindow) and the accumulator's or bucketed window's view.
+  // Where the row's value is read, bound at the end of Impl::build() once the groups are
+  // final: the window's event count (kWindow) and the accumulator's or bucketed window's view.
   const std::uint64_t* count = nullptr;
   const View* view = nullptr;
 };
@@ -654,7 +667,9 @@ struct FeatureStore::Impl {
   void push_in_order(Group& g, std::uint32_t slot);
   std::uint32_t insert_late(Group& g, std::uint32_t slot);
   void rebuild_mono(Group& g, std::uint32_t slot);
-  void rebuild_sums(Group& g, std::uint32_t slot);
+  /// Cursors, running sums, distinct counts and min / max queues from the key's events, as of
+  /// its newest; returns the memory charge of its distinct values (16 bytes each).
+  std::uint64_t rebuild_sums(Group& g, std::uint32_t slot);
   void scan_view(Group& g, std::uint32_t slot, std::uint32_t p, Micros t, std::size_t w);
   bool bucket_add(Group& g, std::uint32_t slot, std::size_t j, Micros t, std::int64_t v);
   void bucket_view(Group& g, std::uint32_t slot, std::size_t j, Micros t, bool current);
