@@ -61,10 +61,7 @@ void BM_EndToEnd_Batches(benchmark::State& state) {
     vigil::TransactionBatch batch;
     for (const vigil::Transaction& src : data.rows) {
       vigil::Transaction t = src;
-      for (vigil::StrId* s :
-           {&t.merchant, &t.category, &t.first, &t.last, &t.street, &t.city, &t.state, &t.job}) {
-        *s = engine.dictionary().intern(data.dictionary.view(*s));
-      }
+      vigil::bench::reintern(t, data.dictionary, engine.dictionary());
       if (!batch.push_back(t)) {
         batches.push_back(std::move(batch));
         batch = vigil::TransactionBatch();
@@ -91,12 +88,8 @@ void BM_EndToEnd_Score(benchmark::State& state) {
   if (!made.ok()) std::abort();
   vigil::Engine& engine = *made;
   std::vector<vigil::Transaction> rows = data.rows;
-  for (vigil::Transaction& t : rows) {
-    for (vigil::StrId* s :
-         {&t.merchant, &t.category, &t.first, &t.last, &t.street, &t.city, &t.state, &t.job}) {
-      *s = engine.dictionary().intern(data.dictionary.view(*s));
-    }
-  }
+  for (vigil::Transaction& t : rows)
+    vigil::bench::reintern(t, data.dictionary, engine.dictionary());
   const std::size_t warm = rows.size() / 2;
   for (std::size_t i = 0; i < warm; ++i) benchmark::DoNotOptimize(engine.score(rows[i]).score);
   engine.reset_latency();

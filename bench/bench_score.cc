@@ -14,7 +14,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -250,13 +252,23 @@ ScoreWorld& world(Data data) {
   return data == Data::kDense ? dense : realistic;
 }
 
-void run_score(benchmark::State& state, ScoreArch arch, Data data) {
-  ScoreWorld& w = world(data);
-  auto scorer = Scorer::compile(w.config, w.names, w.dict, {arch});
+// The scorer of `config` for `arch`, or nullopt with the benchmark marked skipped (a config
+// that does not compile).
+std::optional<Scorer> compile_or_skip(benchmark::State& state, const Config& config,
+                                      std::span<const std::string> names, vigil::Dictionary& dict,
+                                      ScoreArch arch) {
+  auto scorer = Scorer::compile(config, names, dict, {arch});
   if (!scorer.ok()) {
     state.SkipWithError(scorer.status().to_string().c_str());
-    return;
+    return std::nullopt;
   }
+  return std::move(*scorer);
+}
+
+void run_score(benchmark::State& state, ScoreArch arch, Data data) {
+  ScoreWorld& w = world(data);
+  auto scorer = compile_or_skip(state, w.config, w.names, w.dict, arch);
+  if (!scorer) return;
   vigil::ScoreScratch scratch;
   std::vector<Decision> out(kBatch);
   for (auto _ : state) {
@@ -331,10 +343,7 @@ struct DefaultWorld {
     std::size_t done = 0;
     for (const vigil::Transaction& src : data.rows) {
       vigil::Transaction t = src;
-      for (vigil::StrId* id :
-           {&t.merchant, &t.category, &t.first, &t.last, &t.street, &t.city, &t.state, &t.job}) {
-        *id = dict.intern(data.dictionary.view(*id));
-      }
+      vigil::bench::reintern(t, data.dictionary, dict);
       if (!batch.push_back(t)) std::abort();
       ++done;
       if (!batch.full() && done < data.rows.size()) continue;
@@ -353,11 +362,8 @@ struct DefaultWorld {
 
 void BM_Score_Default(benchmark::State& state, ScoreArch arch) {
   static DefaultWorld w;
-  auto scorer = Scorer::compile(w.config, w.names, w.dict, {arch});
-  if (!scorer.ok()) {
-    state.SkipWithError(scorer.status().to_string().c_str());
-    return;
-  }
+  auto scorer = compile_or_skip(state, w.config, w.names, w.dict, arch);
+  if (!scorer) return;
   vigil::ScoreScratch scratch;
   std::vector<Decision> out(kBatch);
   std::int64_t rows = 0;

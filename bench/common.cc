@@ -127,4 +127,11 @@ std::span<const TransactionBatch> bench_batches(std::size_t rows, std::size_t ba
   return it->second;
 }
 
+void reintern(Transaction& t, const Dictionary& from, Dictionary& to) {
+  for (StrId* s :
+       {&t.merchant, &t.category, &t.first, &t.last, &t.street, &t.city, &t.state, &t.job}) {
+    *s = to.intern(from.view(*s));
+  }
+}
+
 }  // namespace vigil::bench

@@ -62,6 +62,11 @@ std::span<const Transaction> bench_transactions(std::size_t rows,
 std::span<const Transaction> bench_transactions(std::size_t rows, std::uint64_t cards,
                                                 const Dictionary** dictionary = nullptr);
 
+/// Rewrites the StrIds of `t` (merchant, category, names, street, city, state, job) from
+/// `from`'s ids to `to`'s, interning the strings there: bench_data's rows for an engine or
+/// store with a dictionary of its own.
+void reintern(Transaction& t, const Dictionary& from, Dictionary& to);
+
 /// bench_data(rows) split into columnar batches of `batch_capacity` (a power of two) rows; the
 /// last batch may be partial.
 std::span<const TransactionBatch> bench_batches(std::size_t rows,
