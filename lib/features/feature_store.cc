@@ -313,7 +313,7 @@ void bind_layout(features_detail::Group& g) {
   g.inl_cap = n >= 2 ? n : 0;
   g.narrow_slots.clear();
   for (std::size_t k = 0; k < g.slots.size(); ++k) {
-    if (g.lay.code[k] == 2) g.narrow_slots.push_back(static_cast<std::uint8_t>(k));
+    if (g.lay.code[k] >= 2) g.narrow_slots.push_back(static_cast<std::uint8_t>(k));
   }
   g.win_fields.assign(g.windows.size(), 0);
   g.scan_accs.clear();
@@ -483,13 +483,16 @@ std::unique_ptr<FeatureStore::Impl> FeatureStore::Impl::build(const Config& conf
       g.ring = g.is_card || !g.windows.empty();
     }
     g.coldable = g.status == kNoStr && g.ring && g.buckets.empty();
-    // Events: 8-byte time, then 8-byte fields, then 4-byte ones (string ids, zip, gender, and
-    // integers that usually fit: cents, city_pop, dob, is_fraud, unix_time — widened on the
-    // first value that does not).
+    // Events: 8-byte time, then 8-byte fields, then 4-byte ones (string ids, zip, gender,
+    // integers that usually fit: cents, city_pop, dob, is_fraud, unix_time, and the merchant
+    // coordinates of the built-ins, in tenths of a microdegree — widened on the first value
+    // that does not).
     g.wide.assign(g.slots.size(), 1);
     for (std::size_t k = 0; k < g.slots.size(); ++k) {
       const SlotDef& d = g.slots[k];
-      if (d.kind == SlotKind::kKey) {
+      if (d.kind == SlotKind::kRaw) {
+        g.wide[k] = 0;
+      } else if (d.kind == SlotKind::kKey) {
         g.wide[k] = d.field == Field::kCcNum;
       } else if (d.kind == SlotKind::kScaled) {
         g.wide[k] =
@@ -1116,12 +1119,20 @@ void FeatureStore::Impl::append_event(Group& g, RecHead& s, const std::uint64_t*
 
 // A value that does not fit its 4-byte event field widens that field for the whole group.
 void FeatureStore::Impl::ensure_fits(Group& g, const std::uint64_t* ev) {
-  // Only the 4-byte signed slots can overflow; relayout() drops the widened one from the list.
+  // Only the 4-byte signed slots and coordinates can fail to fit; relayout() drops the widened
+  // one from the list.
   for (std::size_t i = 0; i < g.narrow_slots.size();) {
     const std::size_t k = g.narrow_slots[i];
-    const auto v = static_cast<std::int64_t>(ev[1 + k]);
-    if (v != kMissing &&
-        (v <= features_detail::kMissing32 || v > std::numeric_limits<std::int32_t>::max())) {
+    bool fits;
+    if (g.lay.code[k] == 3) {
+      std::int32_t c;
+      fits = features_detail::coord_narrow(ev[1 + k], c);
+    } else {
+      const auto v = static_cast<std::int64_t>(ev[1 + k]);
+      fits = v == kMissing ||
+             (v > features_detail::kMissing32 && v <= std::numeric_limits<std::int32_t>::max());
+    }
+    if (!fits) {
       relayout(g, k);
       continue;
     }
@@ -1146,7 +1157,7 @@ features_detail::Layout make_layout(const std::vector<SlotDef>& slots,
   for (std::size_t k = 0; k < slots.size(); ++k) {
     if (wide[k]) continue;
     l.off[k] = static_cast<std::uint8_t>(off);
-    l.code[k] = slots[k].kind == SlotKind::kKey ? 1 : 2;
+    l.code[k] = slots[k].kind == SlotKind::kKey ? 1 : slots[k].kind == SlotKind::kRaw ? 3 : 2;
     off += 4;
   }
   l.bytes = off;

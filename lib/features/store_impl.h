@@ -22,6 +22,7 @@
 //   - `buckets` per slot, the bucket ring of each bucketed (granularity) feature.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -141,12 +142,42 @@ struct DistinctSet {
 
 /// How a group's events are laid out: time at byte 0, then each slot at `off[k]`, stored as
 /// `code[k]`: 0 eight bytes, 1 a 4-byte key (zero-extended), 2 a 4-byte signed value
-/// (INT32_MIN = missing).
+/// (INT32_MIN = missing), 3 a 4-byte coordinate (see coord_narrow()).
 struct Layout {
   std::uint32_t bytes = 8;
   std::vector<std::uint8_t> off, code;
 };
 inline constexpr std::int32_t kMissing32 = std::numeric_limits<std::int32_t>::min();
+
+/// Coordinates (the IEEE bits of a double, SlotKind::kRaw) in 4 bytes: k for the double
+/// k / 1e7 (a tenth of a microdegree), INT32_MIN for the quiet NaN of a missing one. Division
+/// is correctly rounded, so a coordinate given with at most seven decimals — every data set's
+/// (Kaggle's have six) — is exactly the double k / 1e7 that its parse gave, and comes back bit
+/// for bit. Any other bits (more decimals, -0.0, another NaN) do not fit: the group's field is
+/// widened to 8 bytes (FeatureStore::Impl::ensure_fits), as for an integer out of range.
+inline constexpr double kCoordScale = 1e7;
+inline constexpr std::uint64_t kCoordNaN = 0x7ff8000000000000ull;
+inline bool coord_narrow(std::uint64_t bits, std::int32_t& k) noexcept {
+  if (bits == kCoordNaN) {
+    k = kMissing32;
+    return true;
+  }
+  const double x = std::bit_cast<double>(bits);
+  const double y = x * kCoordScale;  // (false for NaN)
+  if (!(y > -2147483647.5 && y < 2147483647.5)) return false;
+  k = static_cast<std::int32_t>(__builtin_lround(y));
+  return std::bit_cast<std::uint64_t>(static_cast<double>(k) / kCoordScale) == bits;
+}
+/// The code of a coordinate that coord_narrow() accepted.
+inline std::int32_t coord_code(std::uint64_t bits) noexcept {
+  return bits == kCoordNaN ? kMissing32
+                           : static_cast<std::int32_t>(
+                                 __builtin_lround(std::bit_cast<double>(bits) * kCoordScale));
+}
+inline std::uint64_t coord_wide(std::int32_t k) noexcept {
+  return k == kMissing32 ? kCoordNaN
+                         : std::bit_cast<std::uint64_t>(static_cast<double>(k) / kCoordScale);
+}
 
 inline Micros load_time(const std::byte* p) noexcept {
   Micros t;
@@ -164,10 +195,11 @@ inline std::uint64_t load_slot(const Layout& l, const std::byte* ev, std::size_t
   std::memcpy(&v, p, 4);
   if (l.code[k] == 1) return v;
   const auto x = static_cast<std::int32_t>(v);
+  if (l.code[k] == 3) return coord_wide(x);
   return x == kMissing32 ? static_cast<std::uint64_t>(kMissing)
                          : static_cast<std::uint64_t>(static_cast<std::int64_t>(x));
 }
-/// Writes an event given as logical words (time, then one per slot).
+/// Writes an event given as logical words (time, then one per slot) that fit the layout.
 inline void store_event(const Layout& l, const std::uint64_t* w, std::byte* ev) noexcept {
   std::memcpy(ev, w, 8);
   for (std::size_t k = 0; k < l.off.size(); ++k) {
@@ -178,6 +210,8 @@ inline void store_event(const Layout& l, const std::uint64_t* w, std::byte* ev) 
       std::uint32_t v = static_cast<std::uint32_t>(w[1 + k]);
       if (l.code[k] == 2 && static_cast<std::int64_t>(w[1 + k]) == kMissing) {
         v = static_cast<std::uint32_t>(kMissing32);
+      } else if (l.code[k] == 3) {
+        v = static_cast<std::uint32_t>(coord_code(w[1 + k]));
       }
       std::memcpy(p, &v, 4);
     }
@@ -404,10 +438,11 @@ struct Group {
   }
   std::uint32_t n_slots = 0;
   // Hot-path plan, derived from the layout and the accumulators by bind_layout().
-  std::vector<std::uint8_t> narrow_slots;  ///< slots stored in 4 signed bytes (checked per event)
-  std::vector<std::uint8_t> win_fields;    ///< per window: an accumulator reads event fields
-  std::vector<std::uint16_t> scan_accs;    ///< distinct / min / max accumulators (may scan)
-  std::vector<BucketBlock> bucket_data;    ///< per slot (bucketed windows only)
+  /// Slots stored in 4 signed bytes or as 4-byte coordinates (checked per event).
+  std::vector<std::uint8_t> narrow_slots;
+  std::vector<std::uint8_t> win_fields;  ///< per window: an accumulator reads event fields
+  std::vector<std::uint16_t> scan_accs;  ///< distinct / min / max accumulators (may scan)
+  std::vector<BucketBlock> bucket_data;  ///< per slot (bucketed windows only)
   /// A fresh bucket block: every bucket empty, every occupancy 0.
   BucketBlock new_buckets() const;
   /// Empties every bucket of a block.
