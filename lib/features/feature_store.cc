@@ -311,9 +311,11 @@ void bind_layout(features_detail::Group& g) {
   }
   const std::uint32_t n = g.inl_bytes / g.lay.bytes;
   g.inl_cap = n >= 2 ? n : 0;
-  g.narrow_slots.clear();
+  g.narrow_ints.clear();
+  g.narrow_coords.clear();
   for (std::size_t k = 0; k < g.slots.size(); ++k) {
-    if (g.lay.code[k] >= 2) g.narrow_slots.push_back(static_cast<std::uint8_t>(k));
+    if (g.lay.code[k] == 2) g.narrow_ints.push_back(static_cast<std::uint8_t>(k));
+    if (g.lay.code[k] == 3) g.narrow_coords.push_back(static_cast<std::uint8_t>(k));
   }
   g.win_fields.assign(g.windows.size(), 0);
   g.scan_accs.clear();
@@ -919,10 +921,22 @@ void ring_realloc(const features_detail::Group& g, RecHead& h, std::uint32_t byt
   h.cap = cap;
 }
 
+// Ring capacities. Rings are most of the store's bytes, and a key's ring keeps the largest
+// size its window reached: it grows by a quarter (2, 3, 4, 5, 6, 7, 8, 10, 12, 15, 18, 22, …)
+// and, once half empty, shrinks to its size and a quarter. (Growth by half and shrinking at a
+// quarter full left the realistic 100k-card stream's rings 31% empty, 2x growth ~40%.)
+inline std::uint32_t ring_grown(std::uint32_t cap) noexcept {
+  return cap == 0 ? 2 : cap + std::max<std::uint32_t>(1, cap / 4);
+}
+inline bool ring_too_big(std::uint32_t size, std::uint32_t cap) noexcept {
+  return cap >= 8 && size * 2 <= cap;
+}
+inline std::uint32_t ring_shrunk(std::uint32_t size) noexcept {
+  return size + std::max<std::uint32_t>(1, size / 4);
+}
+
 inline void ring_reserve_one(const features_detail::Group& g, RecHead& h, std::uint32_t bytes) {
-  // Grow by half (2, 3, 5, 8, 12, 18, 27, …): rings are most of the event bytes, and 2x
-  // growth left them ~40% empty on average.
-  if (h.size == h.cap) ring_realloc(g, h, bytes, h.cap == 0 ? 2 : h.cap + (h.cap + 1) / 2);
+  if (h.size == h.cap) ring_realloc(g, h, bytes, ring_grown(h.cap));
 }
 
 // Moves a heap ring of at most inl_cap events into its record.
@@ -1119,24 +1133,17 @@ void FeatureStore::Impl::append_event(Group& g, RecHead& s, const std::uint64_t*
 
 // A value that does not fit its 4-byte event field widens that field for the whole group.
 void FeatureStore::Impl::ensure_fits(Group& g, const std::uint64_t* ev) {
-  // Only the 4-byte signed slots and coordinates can fail to fit; relayout() drops the widened
-  // one from the list.
-  for (std::size_t i = 0; i < g.narrow_slots.size();) {
-    const std::size_t k = g.narrow_slots[i];
-    bool fits;
-    if (g.lay.code[k] == 3) {
-      std::int32_t c;
-      fits = features_detail::coord_narrow(ev[1 + k], c);
-    } else {
-      const auto v = static_cast<std::int64_t>(ev[1 + k]);
-      fits = v == kMissing ||
-             (v > features_detail::kMissing32 && v <= std::numeric_limits<std::int32_t>::max());
-    }
-    if (!fits) {
+  if (g.fits(ev)) [[likely]]
+    return;
+  for (std::size_t k = 0; k < g.slots.size(); ++k) {
+    const std::uint8_t code = g.lay.code[k];
+    std::int32_t c;
+    const auto v = static_cast<std::int64_t>(ev[1 + k]);
+    if ((code == 2 && v != kMissing &&
+         (v <= features_detail::kMissing32 || v > std::numeric_limits<std::int32_t>::max())) ||
+        (code == 3 && !features_detail::coord_narrow(ev[1 + k], c))) {
       relayout(g, k);
-      continue;
     }
-    ++i;
   }
 }
 
@@ -1467,9 +1474,10 @@ void FeatureStore::Impl::push_in_order(Group& g, std::uint32_t slot) {
   features_detail::ring_pop_front(s, drop);
   s.base += drop;
   charged -= std::uint64_t{drop} * eb;
-  // Give memory back once a burst has left the window (hysteresis: shrink at 1/4 full).
-  if (s.cap >= 16 && s.size * 4 <= s.cap) {
-    ring_realloc(g, s, eb, s.cap / 2);
+  // Give memory back once a burst has left the window (hysteresis: shrink at half full to
+  // 80% full).
+  if (ring_too_big(s.size, s.cap)) {
+    ring_realloc(g, s, eb, ring_shrunk(s.size));
   } else if (s.size * 2 <= g.inl_cap && !g.ring_inline(s)) {
     ring_to_inline(g, s, eb);  // a burst has left: back into the record
   }
@@ -2208,7 +2216,8 @@ bool FeatureStore::Impl::process_row(const Row& r, std::size_t row, const std::u
       std::uint64_t* const ev = g.ev.data();
       for (std::size_t k = 0; k < n_slots; ++k) ev[1 + k] = slot_value(r, slots[k]);
     }
-    if (!g.narrow_slots.empty()) ensure_fits(g, g.ev.data());
+    if (!g.fits(g.ev.data())) [[unlikely]]
+      ensure_fits(g, g.ev.data());
 
     const bool in_order = cls[gi] != kLate;
     const std::uint32_t n_before = g.head(slot).size;

@@ -157,6 +157,11 @@ inline constexpr std::int32_t kMissing32 = std::numeric_limits<std::int32_t>::mi
 /// widened to 8 bytes (FeatureStore::Impl::ensure_fits), as for an integer out of range.
 inline constexpr double kCoordScale = 1e7;
 inline constexpr std::uint64_t kCoordNaN = 0x7ff8000000000000ull;
+/// y (|y| < 2^31 - 1) to the nearest integer, ties away from zero, inline (lround is a libm
+/// call): y is within a few ulps of k when x = k / 1e7, and coord_narrow() checks the result.
+inline std::int32_t coord_round(double y) noexcept {
+  return static_cast<std::int32_t>(y + (y < 0 ? -0.5 : 0.5));
+}
 inline bool coord_narrow(std::uint64_t bits, std::int32_t& k) noexcept {
   if (bits == kCoordNaN) {
     k = kMissing32;
@@ -164,15 +169,13 @@ inline bool coord_narrow(std::uint64_t bits, std::int32_t& k) noexcept {
   }
   const double x = std::bit_cast<double>(bits);
   const double y = x * kCoordScale;  // (false for NaN)
-  if (!(y > -2147483647.5 && y < 2147483647.5)) return false;
-  k = static_cast<std::int32_t>(__builtin_lround(y));
+  if (!(y > -2147483647.0 && y < 2147483647.0)) return false;
+  k = coord_round(y);
   return std::bit_cast<std::uint64_t>(static_cast<double>(k) / kCoordScale) == bits;
 }
 /// The code of a coordinate that coord_narrow() accepted.
 inline std::int32_t coord_code(std::uint64_t bits) noexcept {
-  return bits == kCoordNaN ? kMissing32
-                           : static_cast<std::int32_t>(
-                                 __builtin_lround(std::bit_cast<double>(bits) * kCoordScale));
+  return bits == kCoordNaN ? kMissing32 : coord_round(std::bit_cast<double>(bits) * kCoordScale);
 }
 inline std::uint64_t coord_wide(std::int32_t k) noexcept {
   return k == kMissing32 ? kCoordNaN
@@ -438,8 +441,22 @@ struct Group {
   }
   std::uint32_t n_slots = 0;
   // Hot-path plan, derived from the layout and the accumulators by bind_layout().
-  /// Slots stored in 4 signed bytes or as 4-byte coordinates (checked per event).
-  std::vector<std::uint8_t> narrow_slots;
+  /// Slots stored in 4 signed bytes (code 2) and as 4-byte coordinates (code 3): checked per
+  /// event by fits().
+  std::vector<std::uint8_t> narrow_ints, narrow_coords;
+  /// Does every value of an event (logical words) fit its stored field?
+  bool fits(const std::uint64_t* ev) const noexcept {
+    bool ok = true;
+    for (const std::uint8_t k : narrow_ints) {
+      const auto v = static_cast<std::int64_t>(ev[1 + k]);
+      ok &= v == kMissing || (v > kMissing32 && v <= std::numeric_limits<std::int32_t>::max());
+    }
+    for (const std::uint8_t k : narrow_coords) {
+      std::int32_t c;
+      ok &= coord_narrow(ev[1 + k], c);
+    }
+    return ok;
+  }
   std::vector<std::uint8_t> win_fields;  ///< per window: an accumulator reads event fields
   std::vector<std::uint16_t> scan_accs;  ///< distinct / min / max accumulators (may scan)
   std::vector<BucketBlock> bucket_data;  ///< per slot (bucketed windows only)
