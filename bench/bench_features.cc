@@ -327,8 +327,10 @@ class SyntheticStream {
       t.amt_cents = static_cast<std::int64_t>(std::exp(3 + 1.2 * u(rng_)) * 100);
       t.lat = 40 + (card % 1000) * 0.01;
       t.lon = -90 + (card % 997) * 0.01;
-      t.merch_lat = t.lat + u(rng_) - 0.5;
-      t.merch_lon = t.lon + u(rng_) - 0.5;
+      // Six decimals, as in the Kaggle data and `vigil generate` (the store keeps such
+      // coordinates in 4 bytes; ones with more digits take 8).
+      t.merch_lat = std::round((t.lat + u(rng_) - 0.5) * 1e6) / 1e6;
+      t.merch_lon = std::round((t.lon + u(rng_) - 0.5) * 1e6) / 1e6;
       t.city_pop = 1000 + card % 100000;
       b.push_back(t);
     }
