@@ -1995,6 +1995,11 @@ std::uint32_t FeatureStore::Impl::prefetch_rec(std::size_t gi, std::uint64_t h) 
   }
 }
 
+namespace {
+/// prefetch_ring(): a ring whose longest window spans at most this many bytes is fetched whole.
+constexpr std::size_t kShortRingBytes = 768;
+}  // namespace
+
 void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot,
                                        const TransactionBatch& b, std::size_t row) const {
   const Group& g = groups[gi];
@@ -2014,6 +2019,40 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot,
   if (size == 0) return;
   const std::byte* rec = g.rec(slot);
   const auto* cur = reinterpret_cast<const std::uint32_t*>(rec + sizeof(RecHead));
+  const auto line = [](const std::byte* p) { return reinterpret_cast<std::uintptr_t>(p) >> 6; };
+  auto lines = [&](const std::byte* from, const std::byte* to) {
+    for (std::uintptr_t l = line(from); l <= line(to); ++l) {
+      detail::prefetch(reinterpret_cast<const void*>(l << 6));
+    }
+  };
+  // Short rings (a card's week, a merchant's hour): the longest window's first event to the
+  // back is a few lines, and holds every line below (the cursors' events, the scanned windows,
+  // the previous event). Only large distinct sets and min / max queues live elsewhere.
+  if (!g.windows.empty()) {
+    const std::uint32_t first = cur[g.windows.size() - 1] - base;
+    if (first < size && std::size_t{size - first} * eb <= kShortRingBytes) {
+      for (const std::uint16_t ai : g.scan_accs) {
+        const auto& a = g.accs[ai];
+        if (a.distinct >= 0) {
+          const std::uint64_t dw = ds_word(rec, a);
+          if (!ds_small(dw)) detail::prefetch(ds_ptr(dw));
+        }
+        for (const std::uint32_t off : {a.min_off, a.max_off}) {
+          if (off == 0) continue;
+          const MonoQ& q = *reinterpret_cast<const MonoQ*>(rec + off);
+          if (q.buf != nullptr && q.size > 0) detail::prefetch(q.buf);
+        }
+      }
+      const std::byte* from = at(first);
+      const std::byte* to = at(size - 1) + eb - 1;
+      if (to < from) {  // wrapped
+        lines(ring, to);
+        to = ring + std::size_t{cap} * eb - 1;
+      }
+      lines(from, to);
+      return;
+    }
+  }
   // A window read by scanning (small distinct / min / max) needs all its lines: from the
   // oldest such window's first event to the back, contiguous but for one wrap.
   std::uint32_t scan_from = size;
@@ -2046,7 +2085,6 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot,
   }
   // Each other window's oldest event (the cursor's): its time line, and its last byte when
   // an accumulator reads its fields.
-  const auto line = [](const std::byte* p) { return reinterpret_cast<std::uintptr_t>(p) >> 6; };
   for (std::size_t w = 0; w < g.windows.size(); ++w) {
     const std::uint32_t idx = cur[w] - base;
     if (idx >= scan_from) continue;
@@ -2062,11 +2100,6 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot,
     if (g.is_card && line(prev) != line(slot_new)) detail::prefetch(prev);
     return;
   }
-  auto lines = [&](const std::byte* from, const std::byte* to) {
-    for (std::uintptr_t l = line(from); l <= line(to); ++l) {
-      detail::prefetch(reinterpret_cast<const void*>(l << 6));
-    }
-  };
   const std::byte* from = at(scan_from);
   const std::byte* to = at(size - 1) + eb - 1;
   if (to < from) {  // wrapped
