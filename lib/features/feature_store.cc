@@ -504,7 +504,7 @@ std::unique_ptr<FeatureStore::Impl> FeatureStore::Impl::build(const Config& conf
     }
     g.lay = make_layout(g.slots, g.wide);
     bind_layout(g);
-    // Record: head, cursors, then per accumulator Σx (or the distinct set), n if the field
+    // Record: head, cursors, then per accumulator Σx (or the distinct word), n if the field
     // can be missing (amounts never are: n is the window's count), Σx², min / max queues.
     std::uint32_t off =
         static_cast<std::uint32_t>(sizeof(features_detail::RecHead) + 4 * g.windows.size());
@@ -591,6 +591,27 @@ std::unique_ptr<FeatureStore::Impl> FeatureStore::Impl::build(const Config& conf
       if (o.acc >= 0) o.view = &g.acc_view[static_cast<std::size_t>(o.acc)];
     } else if (o.src == OutDef::Src::kBucket) {
       o.view = &g.bucket_view[o.window];
+    }
+  }
+  // The row's output plan: outputs grouped by what they compute, each group a tight loop.
+  for (std::size_t j = 0; j < s.outs.size(); ++j) {
+    const OutDef& o = s.outs[j];
+    const auto col = static_cast<std::uint32_t>(kBuiltinFeatureCount + j);
+    if (o.view == nullptr && o.count != nullptr) {
+      s.plan.counts.push_back({col, o.count});
+      continue;
+    }
+    auto* kind = o.view == nullptr         ? nullptr
+                 : o.agg == Agg::kSum      ? &s.plan.sums
+                 : o.agg == Agg::kAvg      ? &s.plan.avgs
+                 : o.agg == Agg::kMin      ? &s.plan.mins
+                 : o.agg == Agg::kMax      ? &s.plan.maxs
+                 : o.agg == Agg::kDistinct ? &s.plan.distincts
+                                           : nullptr;
+    if (kind != nullptr) {
+      kind->push_back({col, o.view, o.denom});
+    } else {
+      s.plan.general.push_back(static_cast<std::uint32_t>(j));
     }
   }
   return impl;
@@ -711,12 +732,26 @@ inline std::uint64_t ds_word(const std::byte* rec, const features_detail::AccDef
 inline void ds_put(std::byte* rec, const features_detail::AccDef& a, std::uint64_t w) {
   std::memcpy(rec + a.off, &w, sizeof w);
 }
+// A count's word also holds its window's duplicate mask: bits 1..31 the count, bits 32..63 the
+// mask, whose bit (seq & 31) is set when the window event of sequence number seq has a later
+// event with the same value. Between rows a counted window holds at most kDistinctScanMax = 32
+// events, so their bits are distinct (a row that brings a 33rd turns the count into a set). An
+// event leaving the window takes its value with it only when its bit is clear: evictions need
+// no scan. A new event marks the last earlier occurrence of its value, which the scan deciding
+// whether the value is new finds first (it scans backwards).
 inline bool ds_small(std::uint64_t w) { return w == 0 || (w & 1) != 0; }
-inline std::uint64_t ds_small_word(std::uint64_t count) { return (count << 1) | 1; }
+inline std::uint64_t ds_small_word(std::uint64_t count, std::uint32_t dups) {
+  return (std::uint64_t{dups} << 32) | (count << 1) | 1;
+}
+inline std::uint64_t small_count(std::uint64_t w) { return (w >> 1) & 0x7fffffff; }
+inline std::uint32_t small_dups(std::uint64_t w) { return static_cast<std::uint32_t>(w >> 32); }
+inline std::uint32_t seq_bit(std::uint32_t seq) { return std::uint32_t{1} << (seq & 31); }
 inline const DistinctSet* ds_ptr(std::uint64_t w) {
   return reinterpret_cast<const DistinctSet*>(w);
 }
-inline std::uint64_t ds_count(std::uint64_t w) { return ds_small(w) ? w >> 1 : ds_ptr(w)->size; }
+inline std::uint64_t ds_count(std::uint64_t w) {
+  return ds_small(w) ? small_count(w) : ds_ptr(w)->size;
+}
 
 // Does `v` occur in the accumulator's field of ring events [from, to)?
 bool ring_has(const RecHead& h, std::uint32_t eb, std::uint32_t from, std::uint32_t to,
@@ -813,21 +848,27 @@ inline bool ds_remove(const features_detail::AccDef& a, DistinctSet*& d, std::ui
   return a.narrow ? ds_remove<DistinctSet::Narrow>(d, v) : ds_remove<DistinctSet::Wide>(d, v);
 }
 
-// The distinct word for ring events [from, to): a count when at most kDistinctScanMax events,
-// else a set of their values.
+// The distinct word of ring events [from, to): a count and its duplicate mask up to
+// kDistinctScanMax events, else a DistinctSet.
 std::uint64_t ds_build(const RecHead& h, std::uint32_t eb, std::uint32_t from, std::uint32_t to,
                        const features_detail::AccDef& a) {
   if (to - from <= kDistinctScanMax) {
     std::uint64_t count = 0;
+    std::uint32_t dups = 0;
     for (std::uint32_t j = from; j < to; ++j) {
       std::uint32_t pos = h.head + j;
       if (pos >= h.cap) pos -= h.cap;
       const std::uint64_t v =
           features_detail::load_code(h.ring + std::size_t{pos} * eb + a.ev_off, a.ev_code);
-      // Counted at its last occurrence.
-      if (v != 0 && !ring_has(h, eb, j + 1, to, a, v)) ++count;
+      if (v == 0) continue;
+      // Counted at its last occurrence; the earlier ones have a later duplicate.
+      if (ring_has(h, eb, j + 1, to, a, v)) {
+        dups |= seq_bit(h.base + j);
+      } else {
+        ++count;
+      }
     }
-    return ds_small_word(count);
+    return ds_small_word(count, dups);
   }
   DistinctSet* d = nullptr;
   for (std::uint32_t j = from; j < to; ++j) {
@@ -1229,35 +1270,35 @@ inline RingRuns ring_runs(const std::byte* ring, std::uint32_t cap, std::uint32_
   return {ring + std::size_t{pos} * eb, first, ring, count - first};
 }
 
-// Does the key value `v` (a key slot: code 0 or 1) occur at field offset `off` of ring
-// events [from, to)? Same answer as ring_has().
-inline bool ring_has_key(const std::byte* ring, std::uint32_t cap, std::uint32_t head,
-                         std::uint32_t eb, std::uint32_t from, std::uint32_t to, std::uint32_t off,
-                         std::uint8_t code, std::uint64_t v) {
-  if (from >= to) return false;
+// The index of the last ring event of [from, to) whose key field (code 0 or 1) at `off` holds
+// `v`, or -1: the events scanned from the newest back.
+inline std::int64_t ring_last_key(const std::byte* ring, std::uint32_t cap, std::uint32_t head,
+                                  std::uint32_t eb, std::uint32_t from, std::uint32_t to,
+                                  std::uint32_t off, std::uint8_t code, std::uint64_t v) {
+  if (from >= to) return -1;
   const RingRuns r = ring_runs(ring, cap, head, eb, from, to);
-  if (code == 1) {
-    if ((v >> 32) != 0) return false;  // a zero-extended 4-byte field never holds it
-    const auto v32 = static_cast<std::uint32_t>(v);
-    auto run = [&](const std::byte* p, std::uint32_t k) {
-      p += off;
-      for (; k != 0; --k, p += eb) {
+  // Index of the match in the run starting at `first` (run-relative k counts down), or -1.
+  auto run = [&](const std::byte* p, std::uint32_t k, std::uint32_t first) -> std::int64_t {
+    p += off + std::size_t{k} * eb;
+    if (code == 1) {
+      if ((v >> 32) != 0) return -1;  // a zero-extended 4-byte field never holds it
+      const auto v32 = static_cast<std::uint32_t>(v);
+      for (; k != 0; --k) {
+        p -= eb;
         std::uint32_t x;
         std::memcpy(&x, p, 4);
-        if (x == v32) return true;
+        if (x == v32) return first + k - 1;
       }
-      return false;
-    };
-    return run(r.p1, r.n1) || run(r.p2, r.n2);
-  }
-  auto run = [&](const std::byte* p, std::uint32_t k) {
-    p += off;
-    for (; k != 0; --k, p += eb) {
-      if (features_detail::load_code(p, code) == v) return true;
+      return -1;
     }
-    return false;
+    for (; k != 0; --k) {
+      p -= eb;
+      if (features_detail::load_code(p, code) == v) return first + k - 1;
+    }
+    return -1;
   };
-  return run(r.p1, r.n1) || run(r.p2, r.n2);
+  const std::int64_t j = run(r.p2, r.n2, from + r.n1);
+  return j >= 0 ? j : run(r.p1, r.n1, from);
 }
 
 // mono_scan() over runs: the min (max) of the field over ring events [from, to), missing
@@ -1352,9 +1393,9 @@ void FeatureStore::Impl::push_in_order(Group& g, std::uint32_t slot) {
           const std::uint64_t dw = ds_word(rec, a);
           if (!ds_small(dw)) {
             if (ds_remove(a, acc_set(rec, a), v)) charge -= 16;
-          } else if (!ring_has_key(ring, cap, head, eb, idx + 1, n - 1, a.ev_off, a.ev_code, v)) {
-            // Gone unless an older event of the window (not the new one) has it too.
-            ds_put(rec, a, ds_small_word((dw >> 1) - 1));
+          } else if ((small_dups(dw) & seq_bit(base + idx)) == 0) {
+            // Gone unless a later event of the window (not the new one) has it too.
+            ds_put(rec, a, ds_small_word(small_count(dw) - 1, small_dups(dw)));
             charge -= 16;
           }
           continue;
@@ -1392,19 +1433,27 @@ void FeatureStore::Impl::push_in_order(Group& g, std::uint32_t slot) {
       if (a.distinct >= 0) {
         std::uint64_t dw = ds_word(rec, a);
         if (ds_small(dw)) {
-          if (v != 0 && !ring_has_key(ring, cap, head, eb, idx, n - 1, a.ev_off, a.ev_code, v)) {
-            dw = ds_small_word((dw >> 1) + 1);
-            charge += 16;
+          std::uint64_t count = small_count(dw);
+          // (The bit of seq_new was an event's 32 or more places back, out of the window.)
+          std::uint32_t dups = small_dups(dw) & ~seq_bit(seq_new);
+          if (v != 0) {
+            const std::int64_t last =
+                ring_last_key(ring, cap, head, eb, idx, n - 1, a.ev_off, a.ev_code, v);
+            if (last < 0) {
+              ++count;
+              charge += 16;
+            } else {
+              dups |= seq_bit(base + static_cast<std::uint32_t>(last));
+            }
           }
-          if (held > kDistinctScanMax) dw = ds_build(s, eb, idx, n, a);
+          dw = held > kDistinctScanMax ? ds_build(s, eb, idx, n, a) : ds_small_word(count, dups);
           ds_put(rec, a, dw);
         } else {
           DistinctSet*& d = acc_set(rec, a);
           if (v != 0 && ds_add(a, d, v)) charge += 16;
           if (held <= kDistinctScanBack) {
-            const std::uint64_t count = d->size;
             std::free(d);
-            ds_put(rec, a, ds_small_word(count));
+            ds_put(rec, a, ds_build(s, eb, idx, n, a));
           }
         }
         view.distinct = ds_count(ds_word(rec, a));
@@ -1583,12 +1632,20 @@ std::uint32_t FeatureStore::Impl::insert_late(Group& g, std::uint32_t slot) {
       // The window is [cursor, size), the new event at p inside it.
       const std::uint32_t c = cur[w] - s.base;
       if (!ring_has(s, g.lay.bytes, c, p, a, v) && !ring_has(s, g.lay.bytes, p + 1, s.size, a, v)) {
-        ds_put(rec, a, ds_small_word((dw >> 1) + 1));
+        ds_put(rec, a, ds_small_word(small_count(dw) + 1, small_dups(dw)));
         charged += 16;
       }
     }
   }
   if (g.n_mono > 0) rebuild_mono(g, slot);
+  // The events after p moved up one place: the duplicate masks are rebuilt, and a window
+  // that outgrew counting becomes a set here (a count's window holds at most
+  // kDistinctScanMax events between rows, which its mask relies on).
+  for (const std::uint16_t ai : g.scan_accs) {
+    const auto& a = g.accs[ai];
+    if (a.distinct < 0 || !ds_small(ds_word(rec, a))) continue;
+    ds_put(rec, a, ds_build(s, g.lay.bytes, cur[a.window] - s.base, s.size, a));
+  }
   for (std::size_t w = 0; w < g.windows.size(); ++w) scan_view(g, slot, p, t, w);
   return p;
 }
@@ -2294,11 +2351,30 @@ bool FeatureStore::Impl::process_row(const Row& r, std::size_t row, const std::u
   }
   if (late) ++counters.late_in_order;
 
-  const OutDef* const outs_p = outs.data();
-  const std::size_t n_outs = outs.size();
+  // The declared features (see OutPlan), each group of outputs in a loop of its own.
+  double* const* const all_cols = cols.data();
+  for (const auto& c : plan.counts) all_cols[c.col][row] = static_cast<double>(*c.count);
+  for (const auto& o : plan.sums) {
+    const View& v = *o.view;
+    all_cols[o.col][row] = v.n ? static_cast<double>(v.sum) / o.denom : kNaN;
+  }
+  for (const auto& o : plan.avgs) {
+    const View& v = *o.view;
+    all_cols[o.col][row] =
+        v.n ? static_cast<double>(v.sum) / o.denom / static_cast<double>(v.n) : kNaN;
+  }
+  for (const auto& o : plan.mins) {
+    const View& v = *o.view;
+    all_cols[o.col][row] = v.n ? static_cast<double>(v.mn) / o.denom : kNaN;
+  }
+  for (const auto& o : plan.maxs) {
+    const View& v = *o.view;
+    all_cols[o.col][row] = v.n ? static_cast<double>(v.mx) / o.denom : kNaN;
+  }
+  for (const auto& o : plan.distincts) all_cols[o.col][row] = static_cast<double>(o.view->distinct);
   double* const* const out_cols = cols.data() + kBuiltinFeatureCount;
-  for (std::size_t j = 0; j < n_outs; ++j) {
-    const OutDef& o = outs_p[j];
+  for (const std::uint32_t j : plan.general) {
+    const OutDef& o = outs[j];
     double v;
     if (o.view == nullptr) {
       v = o.count != nullptr ? static_cast<double>(*o.count)
@@ -2539,7 +2615,7 @@ Status FeatureStore::process(const TransactionBatch& batch, FeatureMatrix& out,
         s.prefetch_table(gi, hk[gi]);
       } else if (what == 1) {
         ht[gi] = s.prefetch_rec(gi, hk[gi]);
-        s.prefetch_buckets(gi, ht[gi], batch.time[i]);
+        if (!s.groups[gi].buckets.empty()) s.prefetch_buckets(gi, ht[gi], batch.time[i]);
       } else if (what == 2) {
         s.prefetch_ring(gi, ht[gi], batch, i);
       }

@@ -606,6 +606,23 @@ struct FeatureStore::Impl {
   std::uint64_t index_limit = 0;
   std::vector<std::string> names;
   std::vector<features_detail::OutDef> outs;
+  /// process_row()'s output plan, built with `outs`: the declared features grouped by what they
+  /// compute (agg_value()'s cases, each in a loop of its own); `general` takes the rest (status
+  /// counts, bucketed counts, std).
+  struct OutPlan {
+    struct Count {
+      std::uint32_t col;
+      const std::uint64_t* count;
+    };
+    struct FromView {
+      std::uint32_t col;
+      const features_detail::View* view;
+      double denom;
+    };
+    std::vector<Count> counts;
+    std::vector<FromView> sums, avgs, mins, maxs, distincts;
+    std::vector<std::uint32_t> general;  ///< indexes into outs
+  } plan;
   std::vector<Group> groups;  ///< [0] the card group, transaction groups, then status groups
   std::size_t n_txn_groups = 0;
   std::string fingerprint;  ///< the configuration as bytes, checked by restore()
