@@ -14,6 +14,7 @@
 //                                    key's longest window once for all its features
 //   BM_Features_RescanPerRule/100000 the same by one scan of each feature's own window, as
 //                                    per-rule engines query them
+//   BM_Features_HandKernel/N         the hand-specialized speed of light, bench_features_kernel.cc
 //   (Both baselines first check their declared features against the store's, untimed.)
 //   BM_Features_ProcessOne/100000    process_one per transaction after the same warm-up:
 //                                    p50 / p99 / p99.9 / max latency counters (ns), and the
@@ -41,6 +42,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "common.h"
+#include "features_common.h"
 #include "vigil/features.h"
 
 namespace {
@@ -48,78 +50,15 @@ namespace {
 using vigil::Agg;
 using vigil::Field;
 using vigil::Micros;
-
-constexpr Micros kMin = vigil::kMicrosPerMinute, kHour = vigil::kMicrosPerHour,
-                 kDay = vigil::kMicrosPerDay;
-
-vigil::FeatureSpec spec(const char* name, Field key, Agg agg, std::optional<Field> field,
-                        Micros window) {
-  vigil::FeatureSpec f;
-  f.name = name;
-  f.key = key;
-  f.agg = agg;
-  f.field = field;
-  f.window = window;
-  return f;
-}
-
-vigil::Config bench_config() {
-  vigil::Config cfg;
-  cfg.features = {
-      spec("card_count_1m", Field::kCcNum, Agg::kCount, std::nullopt, kMin),
-      spec("card_count_1h", Field::kCcNum, Agg::kCount, std::nullopt, kHour),
-      spec("card_amt_sum_24h", Field::kCcNum, Agg::kSum, Field::kAmt, kDay),
-      spec("card_amt_avg_7d", Field::kCcNum, Agg::kAvg, Field::kAmt, 7 * kDay),
-      spec("card_amt_max_24h", Field::kCcNum, Agg::kMax, Field::kAmt, kDay),
-      spec("card_merchants_7d", Field::kCcNum, Agg::kDistinct, Field::kMerchant, 7 * kDay),
-      spec("merchant_count_1h", Field::kMerchant, Agg::kCount, std::nullopt, kHour),
-      spec("category_amt_avg_1h", Field::kCategory, Agg::kAvg, Field::kAmt, kHour),
-  };
-  return cfg;
-}
-
-// 100k cards transact ~2.2 times a day: 4M rows span ~18 days, the warm half ~9 days (> 7d).
-constexpr std::size_t kRows = 4'000'000;
-constexpr std::size_t kWarmRows = 2'000'000;  // untimed: fills the windows (steady state)
-
-std::vector<vigil::TransactionBatch> to_batches(std::span<const vigil::Transaction> rows,
-                                                std::size_t from, std::size_t to) {
-  std::vector<vigil::TransactionBatch> out;
-  for (std::size_t i = from; i < to; ++i) {
-    if (out.empty() || out.back().full()) out.emplace_back(1024);
-    out.back().push_back(rows[i]);
-  }
-  return out;
-}
-
-struct Data {
-  std::span<const vigil::Transaction> rows;
-  std::vector<vigil::TransactionBatch> warm, timed;
-  std::size_t timed_rows = 0;
-};
-const Data& data(std::size_t cards) {
-  static std::map<std::size_t, Data> cache;
-  auto it = cache.find(cards);
-  if (it != cache.end()) return it->second;
-  const auto rows = vigil::bench::bench_transactions(kRows, cards);
-  Data d;
-  d.rows = rows;
-  d.warm = to_batches(rows, 0, kWarmRows);
-  d.timed = to_batches(rows, kWarmRows, rows.size());
-  d.timed_rows = rows.size() - kWarmRows;
-  return cache.emplace(cards, std::move(d)).first->second;
-}
-
-void report_memory(benchmark::State& state, const vigil::FeatureStore& store, double cards) {
-  const vigil::FeatureStoreStats st = store.stats();
-  state.counters["keys"] = static_cast<double>(st.keys);
-  state.counters["events_held"] = static_cast<double>(st.events_held);
-  state.counters["B_per_card"] = static_cast<double>(st.key_bytes) / cards;
-  state.counters["B_per_event"] = static_cast<double>(st.event_bytes) /
-                                  std::max<double>(1, static_cast<double>(st.events_held));
-  state.counters["B_other_per_card"] = static_cast<double>(st.other_bytes) / cards;
-  state.counters["MB_total"] = static_cast<double>(st.bytes()) / 1e6;
-}
+using vigil::bench::features::bench_config;
+using vigil::bench::features::data;
+using vigil::bench::features::Data;
+using vigil::bench::features::kDay;
+using vigil::bench::features::kHour;
+using vigil::bench::features::kMin;
+using vigil::bench::features::kWarmRows;
+using vigil::bench::features::report_memory;
+using vigil::bench::features::spec;
 
 void BM_Features_Update(benchmark::State& state) {
   const auto cards = static_cast<std::size_t>(state.range(0));
