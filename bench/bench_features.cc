@@ -254,13 +254,16 @@ class RescanStore {
   absl::flat_hash_map<std::uint64_t, int> distinct_;
 };
 
-void BM_Features_RescanBaseline(benchmark::State& state) {
+// A rescan baseline on the warm-up / timed split of BM_Features_Update, checked against the
+// store before timing.
+template <class Rescan>
+void run_rescan(benchmark::State& state) {
   const auto cards = static_cast<std::size_t>(state.range(0));
   const Data& d = data(cards);
   vigil::FeatureMatrix m;
   for (auto _ : state) {
     state.PauseTiming();
-    auto store = std::make_unique<RescanStore>();
+    auto store = std::make_unique<Rescan>();
     for (const auto& b : d.warm) store->process(b, m);
     if (!same_as_store(cards, m, state)) return;
     state.ResumeTiming();
@@ -274,6 +277,8 @@ void BM_Features_RescanBaseline(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * d.timed_rows));
 }
+
+void BM_Features_RescanBaseline(benchmark::State& state) { run_rescan<RescanStore>(state); }
 BENCHMARK(BM_Features_RescanBaseline)->Arg(100'000)->Unit(benchmark::kMillisecond)->Iterations(1);
 
 // The per-rule baseline: what a rules server that queries each rule's window on its own does
@@ -365,26 +370,7 @@ class RescanPerRuleStore {
   absl::flat_hash_map<std::uint64_t, int> distinct_;
 };
 
-void BM_Features_RescanPerRule(benchmark::State& state) {
-  const auto cards = static_cast<std::size_t>(state.range(0));
-  const Data& d = data(cards);
-  vigil::FeatureMatrix m;
-  for (auto _ : state) {
-    state.PauseTiming();
-    auto store = std::make_unique<RescanPerRuleStore>();
-    for (const auto& b : d.warm) store->process(b, m);
-    if (!same_as_store(cards, m, state)) return;
-    state.ResumeTiming();
-    for (const auto& b : d.timed) {
-      store->process(b, m);
-      benchmark::DoNotOptimize(m.column(0));
-    }
-    state.PauseTiming();
-    store.reset();
-    state.ResumeTiming();
-  }
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * d.timed_rows));
-}
+void BM_Features_RescanPerRule(benchmark::State& state) { run_rescan<RescanPerRuleStore>(state); }
 BENCHMARK(BM_Features_RescanPerRule)->Arg(100'000)->Unit(benchmark::kMillisecond)->Iterations(1);
 
 // 1M / 10M cards (synthetic, not the realistic generator): a synthetic stream (Poisson arrivals,

@@ -292,27 +292,24 @@ class CardArena {
   std::vector<std::vector<std::uint32_t>> free_;
 };
 
-// The card table: open addressing, linear probing, 16-byte slots {key, w} with
-// w = offset (32 bits) | lg << 32; w == 0: empty. The prefetch stage finds the whole card
-// block, whose size is 64 + 16 << lg bytes, from the slot alone.
-struct CardSlot {
-  std::uint64_t key;
-  std::uint64_t w;
-};
-class CardTable {
+// Open addressing, linear probing: the card, merchant and category tables. A Slot has a `key`
+// and says whether it is used() (a zeroed slot is not).
+template <class Slot>
+class LinearTable {
  public:
-  explicit CardTable(std::size_t cap) : s_(cap, CardSlot{0, 0}), mask_(cap - 1) {}
-  std::size_t probe(std::uint64_t key, std::uint64_t h) const {
+  explicit LinearTable(std::size_t cap) : s_(cap, Slot{}), mask_(cap - 1) {}
+  using Key = decltype(Slot::key);
+  std::size_t probe(Key key, std::uint64_t h) const {
     std::size_t i = h & mask_;
-    while (s_[i].w != 0 && s_[i].key != key) i = (i + 1) & mask_;
+    while (s_[i].used() && s_[i].key != key) i = (i + 1) & mask_;
     return i;
   }
-  const CardSlot* home(std::uint64_t h) const { return &s_[h & mask_]; }
-  const CardSlot& at(std::size_t i) const { return s_[i]; }
-  // The slot of key; a fresh one (w == 0, key set) when absent.
-  CardSlot* find_or_add(std::uint64_t key, std::uint64_t h) {
-    CardSlot* x = &s_[probe(key, h)];
-    if (x->w != 0) return x;
+  const Slot* home(std::uint64_t h) const { return &s_[h & mask_]; }
+  const Slot& at(std::size_t i) const { return s_[i]; }
+  // The slot of key; a fresh one (not used, key set) when absent.
+  Slot* find_or_add(Key key, std::uint64_t h) {
+    Slot* x = &s_[probe(key, h)];
+    if (x->used()) return x;
     if ((n_ + 1) * 2 > s_.size()) {
       grow();
       x = &s_[probe(key, h)];
@@ -321,23 +318,33 @@ class CardTable {
     x->key = key;
     return x;
   }
-  const std::vector<CardSlot, HugeAlloc<CardSlot>>& slots() const { return s_; }
+  const std::vector<Slot, HugeAlloc<Slot>>& slots() const { return s_; }
   std::size_t size() const { return n_; }
-  std::size_t bytes() const { return s_.size() * sizeof(CardSlot); }
+  std::size_t bytes() const { return s_.size() * sizeof(Slot); }
 
  private:
   void grow() {
-    std::vector<CardSlot, HugeAlloc<CardSlot>> old(s_.size() * 2, CardSlot{0, 0});
+    std::vector<Slot, HugeAlloc<Slot>> old(s_.size() * 2, Slot{});
     old.swap(s_);
     mask_ = s_.size() - 1;
-    for (const CardSlot& x : old) {
-      if (x.w != 0) s_[probe(x.key, mix(x.key))] = x;
+    for (const Slot& x : old) {
+      if (x.used()) s_[probe(x.key, mix(x.key))] = x;
     }
   }
-  std::vector<CardSlot, HugeAlloc<CardSlot>> s_;
+  std::vector<Slot, HugeAlloc<Slot>> s_;
   std::uint64_t mask_;
   std::size_t n_ = 0;
 };
+
+// The card table: open addressing, linear probing, 16-byte slots {key, w} with
+// w = offset (32 bits) | lg << 32; w == 0: empty. The prefetch stage finds the whole card
+// block, whose size is 64 + 16 << lg bytes, from the slot alone.
+struct CardSlot {
+  std::uint64_t key;
+  std::uint64_t w;
+  bool used() const { return w != 0; }
+};
+using CardTable = LinearTable<CardSlot>;
 
 // Index of the entry equal to v in a[0, n) (n a multiple of 8, a 16-byte aligned), or -1.
 inline int find_merchant(const std::uint32_t* a, std::uint32_t n, std::uint32_t v) {
@@ -398,52 +405,14 @@ struct MerchSlot {
     return r;
   }
   void set_ring(MerchRing* r) { std::memcpy(&t[0], &r, sizeof r); }
+  bool used() const { return key != 0; }
 };
 static_assert(sizeof(MerchSlot) == 32);
 
-// Open addressing, linear probing on slots with a 32-bit key, 0 = empty.
-template <class Slot>
-class SmallKeyTable {
- public:
-  explicit SmallKeyTable(std::size_t cap) : s_(cap, Slot{}), mask_(cap - 1) {}
-  std::size_t probe(std::uint32_t key, std::uint64_t h) const {
-    std::size_t i = h & mask_;
-    while (s_[i].key != 0 && s_[i].key != key) i = (i + 1) & mask_;
-    return i;
-  }
-  const Slot* home(std::uint64_t h) const { return &s_[h & mask_]; }
-  const Slot& at(std::size_t i) const { return s_[i]; }
-  Slot* find_or_add(std::uint32_t key, std::uint64_t h) {
-    Slot* x = &s_[probe(key, h)];
-    if (x->key != 0) return x;
-    if ((n_ + 1) * 2 > s_.size()) {
-      grow();
-      x = &s_[probe(key, h)];
-    }
-    ++n_;
-    x->key = key;
-    return x;
-  }
-  const std::vector<Slot, HugeAlloc<Slot>>& slots() const { return s_; }
-  std::size_t size() const { return n_; }
-  std::size_t bytes() const { return s_.size() * sizeof(Slot); }
-
- private:
-  void grow() {
-    std::vector<Slot, HugeAlloc<Slot>> old(s_.size() * 2, Slot{});
-    old.swap(s_);
-    mask_ = s_.size() - 1;
-    for (const Slot& x : old) {
-      if (x.key != 0) s_[probe(x.key, mix(x.key))] = x;
-    }
-  }
-  std::vector<Slot, HugeAlloc<Slot>> s_;
-  std::uint64_t mask_;
-  std::size_t n_ = 0;
-};
 struct CatSlot {
   std::uint32_t key;
   CatRing* ring;
+  bool used() const { return key != 0; }
 };
 
 // ---- the kernel ----------------------------------------------------------------------------
@@ -649,8 +618,8 @@ class Kernel {
   CardArena card_mem_;
   BlockArena blocks_;
   CardTable cards_;
-  SmallKeyTable<MerchSlot> merchants_;
-  SmallKeyTable<CatSlot> cats_;
+  LinearTable<MerchSlot> merchants_;
+  LinearTable<CatSlot> cats_;
   std::vector<CosMemo> cos_memo_;
   std::vector<DobMemo> dob_memo_;
   Micros watermark_ = std::numeric_limits<Micros>::min();

@@ -2077,10 +2077,20 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot,
   const std::byte* rec = g.rec(slot);
   const auto* cur = reinterpret_cast<const std::uint32_t*>(rec + sizeof(RecHead));
   const auto line = [](const std::byte* p) { return reinterpret_cast<std::uintptr_t>(p) >> 6; };
-  auto lines = [&](const std::byte* from, const std::byte* to) {
-    for (std::uintptr_t l = line(from); l <= line(to); ++l) {
-      detail::prefetch(reinterpret_cast<const void*>(l << 6));
+  // Every line of the ring from event `first` to the back (contiguous but for one wrap).
+  auto lines_to_back = [&](std::uint32_t first) {
+    auto lines = [&](const std::byte* from, const std::byte* to) {
+      for (std::uintptr_t l = line(from); l <= line(to); ++l) {
+        detail::prefetch(reinterpret_cast<const void*>(l << 6));
+      }
+    };
+    const std::byte* from = at(first);
+    const std::byte* to = at(size - 1) + eb - 1;
+    if (to < from) {  // wrapped
+      lines(ring, to);
+      to = ring + std::size_t{cap} * eb - 1;
     }
+    lines(from, to);
   };
   // Short rings (a card's week, a merchant's hour): the longest window's first event to the
   // back is a few lines, and holds every line below (the cursors' events, the scanned windows,
@@ -2100,13 +2110,7 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot,
           if (q.buf != nullptr && q.size > 0) detail::prefetch(q.buf);
         }
       }
-      const std::byte* from = at(first);
-      const std::byte* to = at(size - 1) + eb - 1;
-      if (to < from) {  // wrapped
-        lines(ring, to);
-        to = ring + std::size_t{cap} * eb - 1;
-      }
-      lines(from, to);
+      lines_to_back(first);
       return;
     }
   }
@@ -2157,13 +2161,7 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot,
     if (g.is_card && line(prev) != line(slot_new)) detail::prefetch(prev);
     return;
   }
-  const std::byte* from = at(scan_from);
-  const std::byte* to = at(size - 1) + eb - 1;
-  if (to < from) {  // wrapped
-    lines(ring, to);
-    to = ring + std::size_t{cap} * eb - 1;
-  }
-  lines(from, to);
+  lines_to_back(scan_from);
 }
 
 void FeatureStore::Impl::prefetch_index(std::size_t row, std::size_t ahead) const {
