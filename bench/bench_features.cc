@@ -179,27 +179,38 @@ bool same_as_store(std::size_t cards, const vigil::FeatureMatrix& m, benchmark::
   return k == it->second.size();
 }
 
-// The baseline: per key a deque of the raw events of the longest window; per event, evict the
-// expired front, then rescan the window backwards for every feature.
-class RescanStore {
+// What the rescan baselines share: per key a deque of the raw events of its longest window,
+// the batch loop, and the nine built-ins. Derived::row(b, i, m, e, card) adds the declared
+// features of row i, whose event `e` is already in its card's events.
+template <class Derived>
+class RescanBase {
  public:
   void process(const vigil::TransactionBatch& b, vigil::FeatureMatrix& m) {
     m.reset(9 + 8, b.capacity());
-    for (std::size_t i = 0; i < b.size(); ++i) row(b, i, m);
+    for (std::size_t i = 0; i < b.size(); ++i) {
+      auto& card = cards_[b.cc_num[i]];
+      const Ev e = builtins(b, i, m, card);
+      static_cast<Derived*>(this)->row(b, i, m, e, card);
+    }
     m.set_rows(b.size());
   }
 
- private:
+ protected:
   struct Ev {
     Micros t;
     std::int64_t cents;
     std::uint64_t merchant;
     double mlat, mlon;
   };
-  static void evict(std::deque<Ev>& q, Micros horizon) {
+  using Events = std::deque<Ev>;
+  static void evict(Events& q, Micros horizon) {
     while (!q.empty() && q.front().t <= horizon) q.pop_front();
   }
-  void row(const vigil::TransactionBatch& b, std::size_t i, vigil::FeatureMatrix& m) {
+
+ private:
+  // Columns 0..8 of row i; the row's event joins its card's week.
+  static Ev builtins(const vigil::TransactionBatch& b, std::size_t i, vigil::FeatureMatrix& m,
+                     Events& card) {
     const Micros t = b.time[i];
     const Ev e{t, b.amt_cents[i], b.merchant[i], b.merch_lat[i], b.merch_lon[i]};
     auto put = [&](std::size_t c, double v) { m.column(c)[i] = v; };
@@ -209,7 +220,6 @@ class RescanStore {
     put(3, static_cast<double>(b.dob[i]));  // (the date arithmetic is not what is compared)
     put(4, b.city_pop[i]);
     put(5, vigil::haversine_km(b.lat[i], b.lon[i], e.mlat, e.mlon));
-    auto& card = cards_[b.cc_num[i]];
     if (!card.empty()) {
       const Ev& p = card.back();
       const double secs = static_cast<double>(t - p.t) / 1e6;
@@ -220,6 +230,19 @@ class RescanStore {
     }
     card.push_back(e);
     evict(card, t - 7 * kDay);
+    return e;
+  }
+  absl::flat_hash_map<std::uint64_t, Events> cards_;
+};
+
+// The baseline: per event, evict the expired front, then rescan the card's week backwards once
+// for all its features.
+class RescanStore : public RescanBase<RescanStore> {
+ public:
+  void row(const vigil::TransactionBatch& b, std::size_t i, vigil::FeatureMatrix& m, const Ev& e,
+           const Events& card) {
+    const Micros t = e.t;
+    auto put = [&](std::size_t c, double v) { m.column(c)[i] = v; };
     std::int64_t c1m = 0, c1h = 0, s24 = 0, s7 = 0, mx24 = INT64_MIN;
     distinct_.clear();
     for (auto it = card.rbegin(); it != card.rend(); ++it) {
@@ -250,7 +273,9 @@ class RescanStore {
     for (const Ev& x : category) cs += x.cents;
     put(16, static_cast<double>(cs) / 100.0 / static_cast<double>(category.size()));
   }
-  absl::flat_hash_map<std::uint64_t, std::deque<Ev>> cards_, merchants_, categories_;
+
+ private:
+  absl::flat_hash_map<std::uint64_t, Events> merchants_, categories_;
   absl::flat_hash_map<std::uint64_t, int> distinct_;
 };
 
@@ -286,51 +311,12 @@ BENCHMARK(BM_Features_RescanBaseline)->Arg(100'000)->Unit(benchmark::kMillisecon
 // per-key index of events), the same 17 columns. The fused RescanStore above scans each key's
 // whole week once for all of its features; this one scans more often but only each rule's
 // window (a 1m count reads one or two events), and is the faster of the two on this stream.
-class RescanPerRuleStore {
+class RescanPerRuleStore : public RescanBase<RescanPerRuleStore> {
  public:
-  void process(const vigil::TransactionBatch& b, vigil::FeatureMatrix& m) {
-    m.reset(9 + 8, b.capacity());
-    for (std::size_t i = 0; i < b.size(); ++i) row(b, i, m);
-    m.set_rows(b.size());
-  }
-
- private:
-  struct Ev {
-    Micros t;
-    std::int64_t cents;
-    std::uint64_t merchant;
-    double mlat, mlon;
-  };
-  using Events = std::deque<Ev>;
-  // One rule's query: the events of (t - w, t], newest first.
-  template <class F>
-  static void scan(const Events& q, Micros t, Micros w, F&& f) {
-    for (auto it = q.rbegin(); it != q.rend() && t - it->t < w; ++it) f(*it);
-  }
-  static void evict(Events& q, Micros horizon) {
-    while (!q.empty() && q.front().t <= horizon) q.pop_front();
-  }
-  void row(const vigil::TransactionBatch& b, std::size_t i, vigil::FeatureMatrix& m) {
-    const Micros t = b.time[i];
-    const Ev e{t, b.amt_cents[i], b.merchant[i], b.merch_lat[i], b.merch_lon[i]};
+  void row(const vigil::TransactionBatch& b, std::size_t i, vigil::FeatureMatrix& m, const Ev& e,
+           const Events& card) {
+    const Micros t = e.t;
     auto put = [&](std::size_t c, double v) { m.column(c)[i] = v; };
-    put(0, static_cast<double>(e.cents) / 100.0);
-    put(1, vigil::hour_of(t));
-    put(2, vigil::weekday_of(t));
-    put(3, static_cast<double>(b.dob[i]));
-    put(4, b.city_pop[i]);
-    put(5, vigil::haversine_km(b.lat[i], b.lon[i], e.mlat, e.mlon));
-    auto& card = cards_[b.cc_num[i]];
-    if (!card.empty()) {
-      const Ev& p = card.back();
-      const double secs = static_cast<double>(t - p.t) / 1e6;
-      const double km = vigil::haversine_km(p.mlat, p.mlon, e.mlat, e.mlon);
-      put(6, secs);
-      put(7, km);
-      put(8, km / (std::max(secs, 1.0) / 3600.0));
-    }
-    card.push_back(e);
-    evict(card, t - 7 * kDay);
     std::int64_t n = 0, sum = 0, mx = INT64_MIN;
     scan(card, t, kMin, [&](const Ev&) { ++n; });
     put(9, static_cast<double>(n));
@@ -366,7 +352,14 @@ class RescanPerRuleStore {
     });
     put(16, static_cast<double>(sum) / 100.0 / static_cast<double>(n));
   }
-  absl::flat_hash_map<std::uint64_t, Events> cards_, merchants_, categories_;
+
+ private:
+  // One rule's query: the events of (t - w, t], newest first.
+  template <class F>
+  static void scan(const Events& q, Micros t, Micros w, F&& f) {
+    for (auto it = q.rbegin(); it != q.rend() && t - it->t < w; ++it) f(*it);
+  }
+  absl::flat_hash_map<std::uint64_t, Events> merchants_, categories_;
   absl::flat_hash_map<std::uint64_t, int> distinct_;
 };
 
