@@ -2063,7 +2063,8 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot,
   // (The hint may be stale: its key gone cold or left, its page given back.)
   if (slot >= g.n_slots || !g.pages[slot >> Group::kPageShift]) return;
   const RecHead& h = g.head(slot);
-  if (h.ring == nullptr) return;
+  // (An inline ring is in the record's lines, which prefetch_rec() asked for.)
+  if (h.ring == nullptr || g.ring_inline(h)) return;
   const std::byte* const ring = h.ring;
   const std::uint32_t eb = g.lay.bytes, head = h.head, size = h.size, cap = h.cap, base = h.base;
   auto at = [&](std::uint32_t idx) {
