@@ -963,11 +963,12 @@ void ring_realloc(const features_detail::Group& g, RecHead& h, std::uint32_t byt
 }
 
 // Ring capacities. Rings are most of the store's bytes, and a key's ring keeps the largest
-// size its window reached: it grows by a quarter (2, 3, 4, 5, 6, 7, 8, 10, 12, 15, 18, 22, …)
-// and, once half empty, shrinks to its size and a quarter. (Growth by half and shrinking at a
-// quarter full left the realistic 100k-card stream's rings 31% empty, 2x growth ~40%.)
+// size its window reached: it grows by half (2, 3, 5, 8, 12, 18, 27, …) and, once half empty,
+// shrinks to its size and a quarter. (Shrinking only at a quarter full left the realistic
+// 100k-card stream's rings 31% empty; growing by a quarter as well saved 6% more of the event
+// bytes but cost 37 instructions a row in reallocations on the default config's 30-day rings.)
 inline std::uint32_t ring_grown(std::uint32_t cap) noexcept {
-  return cap == 0 ? 2 : cap + std::max<std::uint32_t>(1, cap / 4);
+  return cap == 0 ? 2 : cap + (cap + 1) / 2;
 }
 inline bool ring_too_big(std::uint32_t size, std::uint32_t cap) noexcept {
   return cap >= 8 && size * 2 <= cap;
