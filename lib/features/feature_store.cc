@@ -276,15 +276,29 @@ inline bool missing(std::uint64_t w, bool key_slot) {
   return key_slot ? w == 0 : static_cast<std::int64_t>(w) == kMissing;
 }
 
+// Aggregations of a window's view, one per kind: agg_value() and process_row()'s output plan
+// both read them.
+inline double view_sum(const features_detail::View& v, double denom) {
+  return v.n ? static_cast<double>(v.sum) / denom : kNaN;
+}
+inline double view_avg(const features_detail::View& v, double denom) {
+  return v.n ? static_cast<double>(v.sum) / denom / static_cast<double>(v.n) : kNaN;
+}
+inline double view_min(const features_detail::View& v, double denom) {
+  return v.n ? static_cast<double>(v.mn) / denom : kNaN;
+}
+inline double view_max(const features_detail::View& v, double denom) {
+  return v.n ? static_cast<double>(v.mx) / denom : kNaN;
+}
+
 // The value of an aggregation over a window whose events number `count`.
 inline double agg_value(const OutDef& o, const features_detail::View& v, std::uint64_t count) {
   switch (o.agg) {
     case Agg::kCount: return static_cast<double>(count);
-    case Agg::kSum: return v.n ? static_cast<double>(v.sum) / o.denom : kNaN;
-    case Agg::kAvg:
-      return v.n ? static_cast<double>(v.sum) / o.denom / static_cast<double>(v.n) : kNaN;
-    case Agg::kMin: return v.n ? static_cast<double>(v.mn) / o.denom : kNaN;
-    case Agg::kMax: return v.n ? static_cast<double>(v.mx) / o.denom : kNaN;
+    case Agg::kSum: return view_sum(v, o.denom);
+    case Agg::kAvg: return view_avg(v, o.denom);
+    case Agg::kMin: return view_min(v, o.denom);
+    case Agg::kMax: return view_max(v, o.denom);
     case Agg::kStd: {
       if (!v.n) return kNaN;
       // n²·var = n·Σx² − (Σx)², exact in 128 bits: no cancellation, no drift.
@@ -1178,14 +1192,7 @@ void FeatureStore::Impl::ensure_fits(Group& g, const std::uint64_t* ev) {
   if (g.fits(ev)) [[likely]]
     return;
   for (std::size_t k = 0; k < g.slots.size(); ++k) {
-    const std::uint8_t code = g.lay.code[k];
-    std::int32_t c;
-    const auto v = static_cast<std::int64_t>(ev[1 + k]);
-    if ((code == 2 && v != kMissing &&
-         (v <= features_detail::kMissing32 || v > std::numeric_limits<std::int32_t>::max())) ||
-        (code == 3 && !features_detail::coord_narrow(ev[1 + k], c))) {
-      relayout(g, k);
-    }
+    if (!features_detail::fits_code(g.lay.code[k], ev[1 + k])) relayout(g, k);
   }
 }
 
@@ -1625,27 +1632,23 @@ std::uint32_t FeatureStore::Impl::insert_late(Group& g, std::uint32_t slot) {
         acc_add(rec, a, v);
         continue;
       }
-      const std::uint64_t dw = ds_word(rec, a);
-      if (!ds_small(dw)) {
-        if (ds_add(a, acc_set(rec, a), v)) charged += 16;
-        continue;
-      }
-      // The window is [cursor, size), the new event at p inside it.
-      const std::uint32_t c = cur[w] - s.base;
-      if (!ring_has(s, g.lay.bytes, c, p, a, v) && !ring_has(s, g.lay.bytes, p + 1, s.size, a, v)) {
-        ds_put(rec, a, ds_small_word(small_count(dw) + 1, small_dups(dw)));
-        charged += 16;
-      }
+      // A set takes the value; a count is rebuilt below.
+      if (!ds_small(ds_word(rec, a)) && ds_add(a, acc_set(rec, a), v)) charged += 16;
     }
   }
   if (g.n_mono > 0) rebuild_mono(g, slot);
-  // The events after p moved up one place: the duplicate masks are rebuilt, and a window
-  // that outgrew counting becomes a set here (a count's window holds at most
+  // Counted distincts are rebuilt from their window, which now holds the event: the count (a
+  // new value charges 16 bytes), and the duplicate mask, since the events after p moved up one
+  // place. A window that outgrew counting becomes a set here (a count's window holds at most
   // kDistinctScanMax events between rows, which its mask relies on).
   for (const std::uint16_t ai : g.scan_accs) {
     const auto& a = g.accs[ai];
-    if (a.distinct < 0 || !ds_small(ds_word(rec, a))) continue;
-    ds_put(rec, a, ds_build(s, g.lay.bytes, cur[a.window] - s.base, s.size, a));
+    if (a.distinct < 0) continue;
+    const std::uint64_t before = ds_word(rec, a);
+    if (!ds_small(before)) continue;
+    const std::uint64_t after = ds_build(s, g.lay.bytes, cur[a.window] - s.base, s.size, a);
+    charged += (ds_count(after) - small_count(before)) * 16;
+    ds_put(rec, a, after);
   }
   for (std::size_t w = 0; w < g.windows.size(); ++w) scan_view(g, slot, p, t, w);
   return p;
@@ -2354,23 +2357,10 @@ bool FeatureStore::Impl::process_row(const Row& r, std::size_t row, const std::u
   // The declared features (see OutPlan), each group of outputs in a loop of its own.
   double* const* const all_cols = cols.data();
   for (const auto& c : plan.counts) all_cols[c.col][row] = static_cast<double>(*c.count);
-  for (const auto& o : plan.sums) {
-    const View& v = *o.view;
-    all_cols[o.col][row] = v.n ? static_cast<double>(v.sum) / o.denom : kNaN;
-  }
-  for (const auto& o : plan.avgs) {
-    const View& v = *o.view;
-    all_cols[o.col][row] =
-        v.n ? static_cast<double>(v.sum) / o.denom / static_cast<double>(v.n) : kNaN;
-  }
-  for (const auto& o : plan.mins) {
-    const View& v = *o.view;
-    all_cols[o.col][row] = v.n ? static_cast<double>(v.mn) / o.denom : kNaN;
-  }
-  for (const auto& o : plan.maxs) {
-    const View& v = *o.view;
-    all_cols[o.col][row] = v.n ? static_cast<double>(v.mx) / o.denom : kNaN;
-  }
+  for (const auto& o : plan.sums) all_cols[o.col][row] = view_sum(*o.view, o.denom);
+  for (const auto& o : plan.avgs) all_cols[o.col][row] = view_avg(*o.view, o.denom);
+  for (const auto& o : plan.mins) all_cols[o.col][row] = view_min(*o.view, o.denom);
+  for (const auto& o : plan.maxs) all_cols[o.col][row] = view_max(*o.view, o.denom);
   for (const auto& o : plan.distincts) all_cols[o.col][row] = static_cast<double>(o.view->distinct);
   double* const* const out_cols = cols.data() + kBuiltinFeatureCount;
   for (const std::uint32_t j : plan.general) {

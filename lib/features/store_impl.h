@@ -182,6 +182,17 @@ inline std::uint64_t coord_wide(std::int32_t k) noexcept {
                          : std::bit_cast<std::uint64_t>(static_cast<double>(k) / kCoordScale);
 }
 
+/// Does the logical word `w` fit a field stored as `code` (see Layout)? Only the 4-byte signed
+/// values (2) and coordinates (3) can fail to.
+inline bool fits_code(std::uint8_t code, std::uint64_t w) noexcept {
+  if (code == 2) {
+    const auto v = static_cast<std::int64_t>(w);
+    return v == kMissing || (v > kMissing32 && v <= std::numeric_limits<std::int32_t>::max());
+  }
+  std::int32_t c;
+  return code != 3 || coord_narrow(w, c);
+}
+
 inline Micros load_time(const std::byte* p) noexcept {
   Micros t;
   std::memcpy(&t, p, sizeof t);
@@ -447,14 +458,8 @@ struct Group {
   /// Does every value of an event (logical words) fit its stored field?
   bool fits(const std::uint64_t* ev) const noexcept {
     bool ok = true;
-    for (const std::uint8_t k : narrow_ints) {
-      const auto v = static_cast<std::int64_t>(ev[1 + k]);
-      ok &= v == kMissing || (v > kMissing32 && v <= std::numeric_limits<std::int32_t>::max());
-    }
-    for (const std::uint8_t k : narrow_coords) {
-      std::int32_t c;
-      ok &= coord_narrow(ev[1 + k], c);
-    }
+    for (const std::uint8_t k : narrow_ints) ok &= fits_code(2, ev[1 + k]);
+    for (const std::uint8_t k : narrow_coords) ok &= fits_code(3, ev[1 + k]);
     return ok;
   }
   std::vector<std::uint8_t> win_fields;  ///< per window: an accumulator reads event fields
