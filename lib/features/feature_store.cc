@@ -1335,10 +1335,9 @@ inline void ring_minmax(const std::byte* ring, std::uint32_t cap, std::uint32_t 
 }
 }  // namespace
 
-void FeatureStore::Impl::push_in_order(Group& g, std::uint32_t slot) {
+void FeatureStore::Impl::push_in_order(Group& g, std::uint32_t slot, const std::uint64_t* ev) {
   using features_detail::AccDef;
   using features_detail::load_code;
-  const std::uint64_t* ev = g.ev.data();
   const auto t = static_cast<Micros>(ev[0]);
   std::byte* const rec = g.rec(slot);
   RecHead& s = *reinterpret_cast<RecHead*>(rec);
@@ -1595,8 +1594,8 @@ std::uint64_t FeatureStore::Impl::rebuild_sums(Group& g, std::uint32_t slot) {
   return distinct_charge;
 }
 
-std::uint32_t FeatureStore::Impl::insert_late(Group& g, std::uint32_t slot) {
-  const std::uint64_t* ev = g.ev.data();
+std::uint32_t FeatureStore::Impl::insert_late(Group& g, std::uint32_t slot,
+                                              const std::uint64_t* ev) {
   const auto t = static_cast<Micros>(ev[0]);
   if (!g.ring) return 0;
   std::byte* rec = g.rec(slot);
@@ -2227,7 +2226,10 @@ double FeatureStore::Impl::age_years(std::int32_t dob) noexcept {
 }
 
 template <class Row>
-bool FeatureStore::Impl::process_row(const Row& r, std::size_t row, const std::uint64_t* hs) {
+bool FeatureStore::Impl::process_row(const Row& r, std::size_t row, bool batched) {
+  const std::size_t ng = n_txn_groups;
+  const std::uint64_t* const hs = batched ? hashes.data() + row * ng : nullptr;
+  const std::uint64_t* const ks = batched ? keys.data() + row * ng : nullptr;
   const Micros t = r.time();
   advance(t);
   if (sweep_before != kNever) sweep_step(kSweepSlots);
@@ -2255,10 +2257,10 @@ bool FeatureStore::Impl::process_row(const Row& r, std::size_t row, const std::u
   // kDeadLetter, added to none (all or nothing keeps the windows mutually consistent).
   const Micros expired_before = sat_sub(watermark, ttl);
   bool dead = false, as_arrival = false;
-  for (std::size_t gi = 0; gi < n_txn_groups; ++gi) {
+  for (std::size_t gi = 0; gi < ng; ++gi) {
     Group& g = groups[gi];
-    const std::uint64_t key = r.key(g.key);
-    const std::uint64_t h = hs != nullptr ? hs[gi] : features_detail::key_hash(key);
+    const std::uint64_t key = batched ? ks[gi] : r.key(g.key);
+    const std::uint64_t h = batched ? hs[gi] : features_detail::key_hash(key);
     const std::int64_t found = g.find(key, h);
     if (found < 0) {
       cls[gi] = kFresh;
@@ -2289,12 +2291,12 @@ bool FeatureStore::Impl::process_row(const Row& r, std::size_t row, const std::u
   if (as_arrival) ++counters.late_as_arrival;
   bool late = false;
 
-  for (std::size_t gi = 0; gi < n_txn_groups; ++gi) {
+  for (std::size_t gi = 0; gi < ng; ++gi) {
     Group& g = groups[gi];
     std::uint32_t slot = slot_of[gi];
     if (cls[gi] == kFresh) {
-      const std::uint64_t key = r.key(g.key);
-      slot = new_key(g, key, hs != nullptr ? hs[gi] : features_detail::key_hash(key));
+      const std::uint64_t key = batched ? ks[gi] : r.key(g.key);
+      slot = new_key(g, key, batched ? hs[gi] : features_detail::key_hash(key));
       slot_of[gi] = slot;
     } else if (cls[gi] == kExpired) {
       clear_key(g, slot);
@@ -2302,15 +2304,21 @@ bool FeatureStore::Impl::process_row(const Row& r, std::size_t row, const std::u
     }
     Micros te = t;
     if (cls[gi] == kTooLate) te = g.head(slot).newest;  // kAcceptAsArrival
-    g.ev[0] = static_cast<std::uint64_t>(te);
-    {
+    // The event's words: gathered with the batch, or read from the record.
+    std::uint64_t* ev;
+    if (batched) {
+      ev = evs.data() + ev_base[gi] + row * (1 + g.slots.size());
+      if (!batch_fits[gi] && !g.fits(ev)) [[unlikely]]
+        ensure_fits(g, ev);
+    } else {
+      ev = g.ev.data();
       const SlotDef* const slots = g.slots.data();
       const std::size_t n_slots = g.slots.size();
-      std::uint64_t* const ev = g.ev.data();
       for (std::size_t k = 0; k < n_slots; ++k) ev[1 + k] = slot_value(r, slots[k]);
+      if (!g.fits(ev)) [[unlikely]]
+        ensure_fits(g, ev);
     }
-    if (!g.fits(g.ev.data())) [[unlikely]]
-      ensure_fits(g, g.ev.data());
+    ev[0] = static_cast<std::uint64_t>(te);
 
     const bool in_order = cls[gi] != kLate;
     const std::uint32_t n_before = g.head(slot).size;
@@ -2328,10 +2336,10 @@ bool FeatureStore::Impl::process_row(const Row& r, std::size_t row, const std::u
     };
     if (in_order) {
       if (g.is_card && n_before > 0) read_prev(n_before - 1);
-      push_in_order(g, slot);
+      push_in_order(g, slot, ev);
     } else {
       late = true;
-      const std::uint32_t p = insert_late(g, slot);
+      const std::uint32_t p = insert_late(g, slot, ev);
       if (g.is_card && p > 0) read_prev(p - 1);
     }
     if (g.is_card) {
@@ -2347,7 +2355,7 @@ bool FeatureStore::Impl::process_row(const Row& r, std::size_t row, const std::u
     }
     for (std::size_t j = 0; j < g.buckets.size(); ++j) {
       const std::int64_t v =
-          g.buckets[j].slot >= 0 ? static_cast<std::int64_t>(g.ev[1 + g.buckets[j].slot]) : 0;
+          g.buckets[j].slot >= 0 ? static_cast<std::int64_t>(ev[1 + g.buckets[j].slot]) : 0;
       const bool current = bucket_add(g, slot, j, te, v) && in_order;
       bucket_view(g, slot, j, te, current);
     }
@@ -2378,9 +2386,9 @@ bool FeatureStore::Impl::process_row(const Row& r, std::size_t row, const std::u
 
   // (From a batch, whether the row has a trans_num was noted with its hash: its 48-byte TransId
   // has left L1 since.)
-  if (!index_fields.empty() && (hs != nullptr ? trans_present[row] != 0 : !r.trans_num().empty())) {
+  if (!index_fields.empty() && (batched ? trans_present[row] != 0 : !r.trans_num().empty())) {
     std::uint64_t entry[1 + kFieldCount];
-    entry[0] = hs != nullptr ? trans_hashes[row] : trans_hash(r.trans_num());
+    entry[0] = batched ? trans_hashes[row] : trans_hash(r.trans_num());
     for (std::size_t k = 0; k < index_fields.size(); ++k) entry[1 + k] = r.key(index_fields[k]);
     index_push(entry);
   }
@@ -2543,6 +2551,66 @@ std::ptrdiff_t FeatureStore::column_index(std::string_view name) const noexcept 
   return it == n.end() ? -1 : it - n.begin();
 }
 
+namespace {
+// out[i * stride] = slot_value() of row i, for the n rows of a batch: a loop per column, the
+// field's case chosen once (common fields), not per row.
+void fill_slot(const TransactionBatch& b, const SlotDef& s, std::uint64_t* out, std::size_t stride,
+               std::size_t n) {
+  auto each = [&](auto get) {
+    for (std::size_t i = 0; i < n; ++i) out[i * stride] = static_cast<std::uint64_t>(get(i));
+  };
+  auto column = [&](const auto& col) { each([&](std::size_t i) { return col[i]; }); };
+  if (s.kind == SlotKind::kKey) {
+    switch (s.field) {
+      case Field::kCcNum: return column(b.cc_num);
+      case Field::kMerchant: return column(b.merchant);
+      case Field::kCategory: return column(b.category);
+      case Field::kState: return column(b.state);
+      case Field::kCity: return column(b.city);
+      case Field::kZip: return column(b.zip);
+      case Field::kJob: return column(b.job);
+      default: return each([&](std::size_t i) { return batch_key(b, s.field, i); });
+    }
+  }
+  if (s.kind == SlotKind::kRaw) {
+    const auto& col = s.field == Field::kMerchLat ? b.merch_lat : b.merch_lon;
+    return each([&](std::size_t i) { return double_bits(col[i]); });
+  }
+  if (s.field == Field::kAmt) return column(b.amt_cents);
+  each([&](std::size_t i) { return slot_value(BatchRow{b, i}, s); });
+}
+}  // namespace
+
+void FeatureStore::Impl::gather_events(const TransactionBatch& b) {
+  const std::size_t n = b.size(), ng = n_txn_groups;
+  ev_base.resize(ng);
+  batch_fits.resize(ng);
+  std::size_t total = 0;
+  for (std::size_t gi = 0; gi < ng; ++gi) {
+    ev_base[gi] = total;
+    total += n * (1 + groups[gi].slots.size());
+  }
+  evs.resize(total);
+  for (std::size_t gi = 0; gi < ng; ++gi) {
+    const Group& g = groups[gi];
+    const std::size_t stride = 1 + g.slots.size();
+    std::uint64_t* const out = evs.data() + ev_base[gi];
+    for (std::size_t i = 0; i < n; ++i) out[i * stride] = static_cast<std::uint64_t>(b.time[i]);
+    for (std::size_t k = 0; k < g.slots.size(); ++k)
+      fill_slot(b, g.slots[k], out + 1 + k, stride, n);
+    bool ok = true;
+    for (const std::uint8_t k : g.narrow_ints) {
+      for (std::size_t i = 0; i < n; ++i)
+        ok &= features_detail::fits_code(2, out[i * stride + 1 + k]);
+    }
+    for (const std::uint8_t k : g.narrow_coords) {
+      for (std::size_t i = 0; i < n; ++i)
+        ok &= features_detail::fits_code(3, out[i * stride + 1 + k]);
+    }
+    batch_fits[gi] = ok;
+  }
+}
+
 Status FeatureStore::process(const TransactionBatch& batch, FeatureMatrix& out,
                              std::vector<std::uint32_t>* late_rows) {
   Impl& s = *impl_;
@@ -2560,12 +2628,18 @@ Status FeatureStore::process(const TransactionBatch& batch, FeatureMatrix& out,
   const std::size_t n = batch.size(), ng = s.n_txn_groups;
   s.hashes.resize(n * ng);
   s.hints.resize(n * ng);
+  s.keys.resize(n * ng);
   for (std::size_t gi = 0; gi < ng; ++gi) {
     const Field f = s.groups[gi].key;
     std::uint64_t* const hk = s.hashes.data() + gi;
-    for (std::size_t i = 0; i < n; ++i)
-      hk[i * ng] = features_detail::key_hash(batch_key(batch, f, i));
+    std::uint64_t* const kk = s.keys.data() + gi;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint64_t k = batch_key(batch, f, i);
+      kk[i * ng] = k;
+      hk[i * ng] = features_detail::key_hash(k);
+    }
   }
+  s.gather_events(batch);
   const std::uint64_t* const hashes = s.hashes.data();
   std::uint32_t* const hints = s.hints.data();
   // Only groups with many keys, or much data per key (key_charge), are prefetched: a group of
@@ -2631,7 +2705,7 @@ Status FeatureStore::process(const TransactionBatch& batch, FeatureMatrix& out,
     if (i + kTable < n) stage(i + kTable, 0);
     if (i + kRec < n) stage(i + kRec, 1);
     if (i + kRing < n) stage(i + kRing, 2);
-    if (s.process_row(BatchRow{batch, i}, i, s.hashes.data() + i * ng) && late_rows != nullptr) {
+    if (s.process_row(BatchRow{batch, i}, i, true) && late_rows != nullptr) {
       late_rows->push_back(static_cast<std::uint32_t>(i));
     }
   }
@@ -2647,7 +2721,7 @@ Status FeatureStore::process_one(const Transaction& tx, std::span<double> out, b
                             out.size(), s.names.size())};
   }
   for (std::size_t c = 0; c < s.names.size(); ++c) s.cols[c] = out.data() + c;
-  const bool dead = s.process_row(TxRow{tx}, 0, nullptr);
+  const bool dead = s.process_row(TxRow{tx}, 0, false);
   if (late != nullptr) *late = dead;
   return {};
 }

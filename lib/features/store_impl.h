@@ -688,13 +688,26 @@ struct FeatureStore::Impl {
   std::vector<std::int8_t> cls;
   std::vector<std::uint32_t> slot_of;
   std::vector<std::uint64_t> distinct_scratch;
-  std::vector<std::uint64_t> hashes;        ///< per txn group and row of a batch
+  std::vector<std::uint64_t> hashes;  ///< per txn group and row of a batch
+  std::vector<std::uint64_t> keys;    ///< the keys those hashes are of, alike
+  /// Each transaction group's event words (time, then one per slot: Group::ev's layout) for
+  /// every row of a batch, gathered column by column (gather_events()): group gi's row i at
+  /// evs[ev_base[gi] + i * (1 + slots)].
+  std::vector<std::uint64_t> evs;
+  std::vector<std::size_t> ev_base;
+  /// Per transaction group: every row of the batch fits the group's event layout as it was
+  /// before the batch (no per-row fits() check).
+  std::vector<std::uint8_t> batch_fits;
   std::vector<std::uint32_t> hints;         ///< prefetch: slot guesses per txn group and row
   std::vector<std::uint64_t> trans_hashes;  ///< trans_hash of each row of a batch (index)
   std::vector<std::uint8_t> trans_present;  ///< the row has a trans_num
 
+  /// One transaction: row `row` of the batch process() is in (`batched`, its keys, hashes and
+  /// event words gathered), or a single one (process_one()).
   template <class Row>
-  bool process_row(const Row& r, std::size_t row, const std::uint64_t* hashes);
+  bool process_row(const Row& r, std::size_t row, bool batched);
+  /// Fills evs, ev_base and batch_fits for a batch.
+  void gather_events(const TransactionBatch& b);
   void prefetch_table(std::size_t gi, std::uint64_t h) const;
   std::uint32_t prefetch_rec(std::size_t gi, std::uint64_t h) const;
   void prefetch_ring(std::size_t gi, std::uint32_t slot, const TransactionBatch& b,
@@ -738,8 +751,9 @@ struct FeatureStore::Impl {
   /// Frees a hot slot (its record cleared), and its page when that was the last key on it.
   void release_slot(Group& g, std::uint32_t slot);
 
-  void push_in_order(Group& g, std::uint32_t slot);
-  std::uint32_t insert_late(Group& g, std::uint32_t slot);
+  /// Adds event `ev` (logical words: time, then one per slot) to key `slot`.
+  void push_in_order(Group& g, std::uint32_t slot, const std::uint64_t* ev);
+  std::uint32_t insert_late(Group& g, std::uint32_t slot, const std::uint64_t* ev);
   void rebuild_mono(Group& g, std::uint32_t slot);
   /// Cursors, running sums, distinct counts and min / max queues from the key's events, as of
   /// its newest; returns the memory charge of its distinct values (16 bytes each).
