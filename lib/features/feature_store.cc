@@ -2064,12 +2064,56 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot,
                                        const TransactionBatch& b, std::size_t row) const {
   const Group& g = groups[gi];
   // (The hint may be stale: its key gone cold or left, its page given back.)
-  if (slot >= g.n_slots || !g.pages[slot >> Group::kPageShift]) return;
-  const RecHead& h = g.head(slot);
-  // (An inline ring is in the record's lines, which prefetch_rec() asked for.)
-  if (h.ring == nullptr || g.ring_inline(h)) return;
+  if (slot >= g.n_slots) return;
+  const std::uint64_t* const page = g.pages[slot >> Group::kPageShift].get();
+  if (page == nullptr) return;
+  const std::byte* const rec = reinterpret_cast<const std::byte*>(page) +
+                               std::size_t{slot & (Group::kPageSlots - 1)} * g.rec_bytes;
+  const RecHead& h = *reinterpret_cast<const RecHead*>(rec);
   const std::byte* const ring = h.ring;
+  // (An inline ring is in the record's lines, which prefetch_rec() asked for.)
+  if (ring == nullptr || (g.inl_off != 0 && ring == rec + g.inl_off)) return;
   const std::uint32_t eb = g.lay.bytes, head = h.head, size = h.size, cap = h.cap, base = h.base;
+  const auto* cur = reinterpret_cast<const std::uint32_t*>(rec + sizeof(RecHead));
+  const auto line = [](const std::byte* p) { return reinterpret_cast<std::uintptr_t>(p) >> 6; };
+  auto lines = [&](const std::byte* from, const std::byte* to) {
+    for (std::uintptr_t l = line(from); l <= line(to); ++l) {
+      detail::prefetch(reinterpret_cast<const void*>(l << 6));
+    }
+  };
+  // Short rings (a card's week, a merchant's hour): the longest window's first event to the
+  // place of the new one is a few lines, and holds every line the row reads (the cursors'
+  // events, the scanned windows, the previous event) but large distinct sets and min / max
+  // queues. Positions p0 (first) and p1 (the new event's), the lines between, one wrap at most.
+  const std::uint32_t first =
+      g.windows.empty() ? size : std::min(size, cur[g.windows.size() - 1] - base);
+  if (std::size_t{size - first} * eb <= kShortRingBytes) {
+    std::uint32_t p0 = head + first, p1 = head + size;
+    if (p0 >= cap) p0 -= cap;
+    if (p1 >= cap) p1 -= cap;
+    if (p1 >= p0) {
+      lines(ring + std::size_t{p0} * eb, ring + std::size_t{p1} * eb + eb - 1);
+    } else {
+      lines(ring + std::size_t{p0} * eb, ring + std::size_t{cap} * eb - 1);
+      lines(ring, ring + std::size_t{p1} * eb + eb - 1);
+    }
+    for (const std::uint16_t ai : g.scan_accs) {
+      const auto& a = g.accs[ai];
+      if (a.distinct >= 0) {
+        const std::uint64_t dw = ds_word(rec, a);
+        if (!ds_small(dw)) detail::prefetch(ds_ptr(dw));
+      }
+      if (a.min_q >= 0) {
+        const MonoQ& q = *reinterpret_cast<const MonoQ*>(rec + a.min_off);
+        if (q.buf != nullptr) detail::prefetch(q.buf);
+      }
+      if (a.max_q >= 0) {
+        const MonoQ& q = *reinterpret_cast<const MonoQ*>(rec + a.max_off);
+        if (q.buf != nullptr) detail::prefetch(q.buf);
+      }
+    }
+    return;
+  }
   auto at = [&](std::uint32_t idx) {
     std::uint32_t pos = head + idx;
     if (pos >= cap) pos -= cap;
@@ -2077,18 +2121,9 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot,
   };
   const std::byte* const slot_new = at(size);
   detail::prefetch<true>(slot_new);  // where the new event goes
-  if (size == 0) return;
-  const std::byte* rec = g.rec(slot);
-  const auto* cur = reinterpret_cast<const std::uint32_t*>(rec + sizeof(RecHead));
-  const auto line = [](const std::byte* p) { return reinterpret_cast<std::uintptr_t>(p) >> 6; };
   // Every line of the ring from event `first` to the back (contiguous but for one wrap).
-  auto lines_to_back = [&](std::uint32_t first) {
-    auto lines = [&](const std::byte* from, const std::byte* to) {
-      for (std::uintptr_t l = line(from); l <= line(to); ++l) {
-        detail::prefetch(reinterpret_cast<const void*>(l << 6));
-      }
-    };
-    const std::byte* from = at(first);
+  auto lines_to_back = [&](std::uint32_t from_idx) {
+    const std::byte* from = at(from_idx);
     const std::byte* to = at(size - 1) + eb - 1;
     if (to < from) {  // wrapped
       lines(ring, to);
@@ -2096,28 +2131,6 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot,
     }
     lines(from, to);
   };
-  // Short rings (a card's week, a merchant's hour): the longest window's first event to the
-  // back is a few lines, and holds every line below (the cursors' events, the scanned windows,
-  // the previous event). Only large distinct sets and min / max queues live elsewhere.
-  if (!g.windows.empty()) {
-    const std::uint32_t first = cur[g.windows.size() - 1] - base;
-    if (first < size && std::size_t{size - first} * eb <= kShortRingBytes) {
-      for (const std::uint16_t ai : g.scan_accs) {
-        const auto& a = g.accs[ai];
-        if (a.distinct >= 0) {
-          const std::uint64_t dw = ds_word(rec, a);
-          if (!ds_small(dw)) detail::prefetch(ds_ptr(dw));
-        }
-        for (const std::uint32_t off : {a.min_off, a.max_off}) {
-          if (off == 0) continue;
-          const MonoQ& q = *reinterpret_cast<const MonoQ*>(rec + off);
-          if (q.buf != nullptr && q.size > 0) detail::prefetch(q.buf);
-        }
-      }
-      lines_to_back(first);
-      return;
-    }
-  }
   // A window read by scanning (small distinct / min / max) needs all its lines: from the
   // oldest such window's first event to the back, contiguous but for one wrap.
   std::uint32_t scan_from = size;
