@@ -726,9 +726,6 @@ inline std::byte* acc_n(std::byte* rec, const features_detail::AccDef& a) {
 inline std::byte* acc_sq(std::byte* rec, const features_detail::AccDef& a) {
   return rec + a.off + (a.has_n ? 16 : 8);
 }
-inline DistinctSet*& acc_set(std::byte* rec, const features_detail::AccDef& a) {
-  return *reinterpret_cast<DistinctSet**>(rec + a.off);
-}
 
 // A distinct accumulator's word is, while its window holds few events, a count:
 // (count << 1) | 1, or 0 for none. Membership is then answered by scanning the window in the
@@ -760,8 +757,20 @@ inline std::uint64_t ds_small_word(std::uint64_t count, std::uint32_t dups) {
 inline std::uint64_t small_count(std::uint64_t w) { return (w >> 1) & 0x7fffffff; }
 inline std::uint32_t small_dups(std::uint64_t w) { return static_cast<std::uint32_t>(w >> 32); }
 inline std::uint32_t seq_bit(std::uint32_t seq) { return std::uint32_t{1} << (seq & 31); }
-inline const DistinctSet* ds_ptr(std::uint64_t w) {
-  return reinterpret_cast<const DistinctSet*>(w);
+// A set's word is its pointer with log2 of its capacity in bits 58..62 (user-space addresses
+// have at most 57 bits, with five-level paging): the prefetch stage finds the entry a value
+// probes first without reading the set's header, which is then fetched alongside.
+constexpr int kDsCapShift = 58;
+inline DistinctSet* ds_ptr(std::uint64_t w) {
+  return reinterpret_cast<DistinctSet*>(w & ((std::uint64_t{1} << kDsCapShift) - 1));
+}
+inline std::uint32_t ds_cap(std::uint64_t w) {
+  return std::uint32_t{1} << ((w >> kDsCapShift) & 31);
+}
+inline std::uint64_t ds_set_word(const DistinctSet* d) {
+  if (d == nullptr) return 0;  // (a count of none)
+  return reinterpret_cast<std::uint64_t>(d) |
+         (static_cast<std::uint64_t>(std::countr_zero(d->cap)) << kDsCapShift);
 }
 inline std::uint64_t ds_count(std::uint64_t w) {
   return ds_small(w) ? small_count(w) : ds_ptr(w)->size;
@@ -892,7 +901,7 @@ std::uint64_t ds_build(const RecHead& h, std::uint32_t eb, std::uint32_t from, s
         features_detail::load_code(h.ring + std::size_t{pos} * eb + a.ev_off, a.ev_code);
     if (v != 0) ds_add(a, d, v);
   }
-  return reinterpret_cast<std::uint64_t>(d);
+  return ds_set_word(d);
 }
 
 // Frees a record's derived heap state (distinct sets, min / max queues), leaving its words to
@@ -903,7 +912,7 @@ std::uint64_t free_derived(const features_detail::Group& g, std::byte* rec) {
     if (a.distinct >= 0) {
       const std::uint64_t w = ds_word(rec, a);
       distinct_charge += ds_count(w) * 16;
-      if (!ds_small(w)) std::free(acc_set(rec, a));
+      if (!ds_small(w)) std::free(ds_ptr(w));
     }
     if (a.min_q >= 0) acc_q(rec, a.min_off).release();
     if (a.max_q >= 0) acc_q(rec, a.max_off).release();
@@ -922,7 +931,7 @@ std::uint64_t cold_distinct_charge(const features_detail::Group& g, const RecHea
       if (a.distinct < 0) continue;
       const std::uint64_t dw = ds_build(h, g.lay.bytes, idx, h.size, a);
       charge += ds_count(dw) * 16;
-      if (!ds_small(dw)) std::free(reinterpret_cast<DistinctSet*>(dw));
+      if (!ds_small(dw)) std::free(ds_ptr(dw));
     }
   }
   return charge;
@@ -1399,7 +1408,9 @@ void FeatureStore::Impl::push_in_order(Group& g, std::uint32_t slot, const std::
         if (a.distinct >= 0) {
           const std::uint64_t dw = ds_word(rec, a);
           if (!ds_small(dw)) {
-            if (ds_remove(a, acc_set(rec, a), v)) charge -= 16;
+            DistinctSet* d = ds_ptr(dw);
+            if (ds_remove(a, d, v)) charge -= 16;
+            ds_put(rec, a, ds_set_word(d));
           } else if ((small_dups(dw) & seq_bit(base + idx)) == 0) {
             // Gone unless a later event of the window (not the new one) has it too.
             ds_put(rec, a, ds_small_word(small_count(dw) - 1, small_dups(dw)));
@@ -1456,11 +1467,13 @@ void FeatureStore::Impl::push_in_order(Group& g, std::uint32_t slot, const std::
           dw = held > kDistinctScanMax ? ds_build(s, eb, idx, n, a) : ds_small_word(count, dups);
           ds_put(rec, a, dw);
         } else {
-          DistinctSet*& d = acc_set(rec, a);
+          DistinctSet* d = ds_ptr(dw);
           if (v != 0 && ds_add(a, d, v)) charge += 16;
           if (held <= kDistinctScanBack) {
             std::free(d);
             ds_put(rec, a, ds_build(s, eb, idx, n, a));
+          } else {
+            ds_put(rec, a, ds_set_word(d));
           }
         }
         view.distinct = ds_count(ds_word(rec, a));
@@ -1632,7 +1645,11 @@ std::uint32_t FeatureStore::Impl::insert_late(Group& g, std::uint32_t slot,
         continue;
       }
       // A set takes the value; a count is rebuilt below.
-      if (!ds_small(ds_word(rec, a)) && ds_add(a, acc_set(rec, a), v)) charged += 16;
+      if (const std::uint64_t w = ds_word(rec, a); !ds_small(w)) {
+        DistinctSet* d = ds_ptr(w);
+        if (ds_add(a, d, v)) charged += 16;
+        ds_put(rec, a, ds_set_word(d));
+      }
     }
   }
   if (g.n_mono > 0) rebuild_mono(g, slot);
@@ -2060,8 +2077,18 @@ namespace {
 constexpr std::size_t kShortRingBytes = 768;
 }  // namespace
 
-void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot,
-                                       const TransactionBatch& b, std::size_t row) const {
+void FeatureStore::Impl::prefetch_set(std::size_t gi, std::uint64_t dw,
+                                      const features_detail::AccDef& a, std::size_t row) const {
+  const DistinctSet* d = ds_ptr(dw);
+  detail::prefetch(d);
+  // The entry the row's value probes first (its word gathered with the batch).
+  const Group& g = groups[gi];
+  const std::uint64_t v = evs[ev_base[gi] + row * (1 + g.slots.size()) + 1 + a.slot];
+  const std::uint32_t i = ds_home(v, ds_cap(dw) - 1);
+  detail::prefetch<true>(reinterpret_cast<const std::byte*>(d + 1) + i * (a.narrow ? 8 : 16));
+}
+
+void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot, std::size_t row) const {
   const Group& g = groups[gi];
   // (The hint may be stale: its key gone cold or left, its page given back.)
   if (slot >= g.n_slots) return;
@@ -2101,7 +2128,7 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot,
       const auto& a = g.accs[ai];
       if (a.distinct >= 0) {
         const std::uint64_t dw = ds_word(rec, a);
-        if (!ds_small(dw)) detail::prefetch(ds_ptr(dw));
+        if (!ds_small(dw)) prefetch_set(gi, dw, a, row);
       }
       if (a.min_q >= 0) {
         const MonoQ& q = *reinterpret_cast<const MonoQ*>(rec + a.min_off);
@@ -2140,12 +2167,7 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot,
     if (a.distinct >= 0) {
       const std::uint64_t dw = ds_word(rec, a);
       if (!ds_small(dw)) {
-        const DistinctSet* d = ds_ptr(dw);
-        detail::prefetch(d);
-        // The entry the new value probes first.
-        const std::uint32_t i = ds_home(batch_key(b, g.slots[a.slot].field, row), d->cap - 1);
-        const std::size_t esz = a.narrow ? 8 : 16;
-        detail::prefetch<true>(reinterpret_cast<const std::byte*>(d + 1) + i * esz);
+        prefetch_set(gi, dw, a, row);
       } else {
         scan_from = std::min(scan_from, idx);
       }
@@ -2702,7 +2724,7 @@ Status FeatureStore::process(const TransactionBatch& batch, FeatureMatrix& out,
         ht[gi] = s.prefetch_rec(gi, hk[gi]);
         if (!s.groups[gi].buckets.empty()) s.prefetch_buckets(gi, ht[gi], batch.time[i]);
       } else if (what == 2) {
-        s.prefetch_ring(gi, ht[gi], batch, i);
+        s.prefetch_ring(gi, ht[gi], i);
       }
     }
   };

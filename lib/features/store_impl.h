@@ -710,8 +710,10 @@ struct FeatureStore::Impl {
   void gather_events(const TransactionBatch& b);
   void prefetch_table(std::size_t gi, std::uint64_t h) const;
   std::uint32_t prefetch_rec(std::size_t gi, std::uint64_t h) const;
-  void prefetch_ring(std::size_t gi, std::uint32_t slot, const TransactionBatch& b,
-                     std::size_t row) const;
+  void prefetch_ring(std::size_t gi, std::uint32_t slot, std::size_t row) const;
+  /// A distinct set (its word `dw`): its header, and the entry row `row`'s value probes first.
+  void prefetch_set(std::size_t gi, std::uint64_t dw, const features_detail::AccDef& a,
+                    std::size_t row) const;
   /// Bucketed windows: each def's running total (with the buckets' occupancy) and the bucket
   /// a row at time `t` adds to.
   void prefetch_buckets(std::size_t gi, std::uint32_t slot, Micros t) const;
