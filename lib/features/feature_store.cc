@@ -757,20 +757,23 @@ inline std::uint64_t ds_small_word(std::uint64_t count, std::uint32_t dups) {
 inline std::uint64_t small_count(std::uint64_t w) { return (w >> 1) & 0x7fffffff; }
 inline std::uint32_t small_dups(std::uint64_t w) { return static_cast<std::uint32_t>(w >> 32); }
 inline std::uint32_t seq_bit(std::uint32_t seq) { return std::uint32_t{1} << (seq & 31); }
-// A set's word is its pointer with log2 of its capacity in bits 58..62 (user-space addresses
-// have at most 57 bits, with five-level paging): the prefetch stage finds the entry a value
-// probes first without reading the set's header, which is then fetched alongside.
-constexpr int kDsCapShift = 58;
+// A set's word is its pointer, 64-byte aligned (ds_alloc()), with log2 of its capacity in bits
+// 1..5 (bit 0 clear: not a count): the prefetch stage finds the entry a value probes first
+// without reading the set's header, which is then fetched alongside. (No assumption on the
+// unused high bits of addresses: they are tagged on some platforms.)
 inline DistinctSet* ds_ptr(std::uint64_t w) {
-  return reinterpret_cast<DistinctSet*>(w & ((std::uint64_t{1} << kDsCapShift) - 1));
+  return reinterpret_cast<DistinctSet*>(w & ~std::uint64_t{63});
 }
-inline std::uint32_t ds_cap(std::uint64_t w) {
-  return std::uint32_t{1} << ((w >> kDsCapShift) & 31);
-}
+inline std::uint32_t ds_cap(std::uint64_t w) { return std::uint32_t{1} << ((w >> 1) & 31); }
 inline std::uint64_t ds_set_word(const DistinctSet* d) {
   if (d == nullptr) return 0;  // (a count of none)
   return reinterpret_cast<std::uint64_t>(d) |
-         (static_cast<std::uint64_t>(std::countr_zero(d->cap)) << kDsCapShift);
+         (static_cast<std::uint64_t>(std::countr_zero(d->cap)) << 1);
+}
+/// The bytes a set of `cap` entries takes: whole lines (ds_alloc()).
+template <class E>
+std::size_t ds_alloc_bytes(std::uint32_t cap) {
+  return (DistinctSet::bytes<E>(cap) + 63) & ~std::size_t{63};
 }
 inline std::uint64_t ds_count(std::uint64_t w) {
   return ds_small(w) ? small_count(w) : ds_ptr(w)->size;
@@ -797,8 +800,10 @@ inline MonoQ& acc_q(std::byte* rec, std::uint32_t off) {
 
 template <class E>
 DistinctSet* ds_alloc(std::uint32_t cap) {
-  auto* d = static_cast<DistinctSet*>(std::calloc(1, DistinctSet::bytes<E>(cap)));
+  const std::size_t bytes = ds_alloc_bytes<E>(cap);
+  auto* d = static_cast<DistinctSet*>(std::aligned_alloc(64, bytes));
   if (d == nullptr) throw std::bad_alloc();
+  std::memset(static_cast<void*>(d), 0, bytes);
   d->cap = cap;
   return d;
 }
@@ -2478,8 +2483,8 @@ FeatureStoreStats FeatureStore::Impl::stats() const {
           const std::uint64_t dw = ds_word(rec, a);
           if (!ds_small(dw)) {
             const DistinctSet* d = ds_ptr(dw);
-            st.other_bytes += a.narrow ? DistinctSet::bytes<DistinctSet::Narrow>(d->cap)
-                                       : DistinctSet::bytes<DistinctSet::Wide>(d->cap);
+            st.other_bytes += a.narrow ? ds_alloc_bytes<DistinctSet::Narrow>(d->cap)
+                                       : ds_alloc_bytes<DistinctSet::Wide>(d->cap);
           }
         }
         for (const std::uint32_t off :
