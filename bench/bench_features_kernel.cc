@@ -889,11 +889,8 @@ std::string warm_and_compare(Kernel& kernel, const vigil::bench::features::Data&
 
 void report_kernel_memory(benchmark::State& state, const Kernel& kernel, double cards) {
   const KernelMemory mem = kernel.memory();
-  state.counters["keys"] = static_cast<double>(mem.keys);
-  state.counters["events_held"] = static_cast<double>(mem.events_held);
-  state.counters["B_per_card"] = static_cast<double>(mem.key_bytes) / cards;
-  state.counters["B_per_event"] = static_cast<double>(mem.event_bytes) /
-                                  std::max<double>(1, static_cast<double>(mem.events_held));
+  vigil::bench::features::report_bytes(state, mem.keys, mem.events_held, mem.key_bytes,
+                                       mem.event_bytes, cards);
   state.counters["MB_total"] = static_cast<double>(mem.key_bytes + mem.event_bytes) / 1e6;
   state.counters["MB_used"] = static_cast<double>(mem.used_bytes) / 1e6;
   state.counters["expired_cards"] = static_cast<double>(kernel.expired_cards());

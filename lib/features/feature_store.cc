@@ -2087,8 +2087,7 @@ void FeatureStore::Impl::prefetch_set(std::size_t gi, std::uint64_t dw,
   const DistinctSet* d = ds_ptr(dw);
   detail::prefetch(d);
   // The entry the row's value probes first (its word gathered with the batch).
-  const Group& g = groups[gi];
-  const std::uint64_t v = evs[ev_base[gi] + row * (1 + g.slots.size()) + 1 + a.slot];
+  const std::uint64_t v = batch_ev(gi, row)[1 + a.slot];
   const std::uint32_t i = ds_home(v, ds_cap(dw) - 1);
   detail::prefetch<true>(reinterpret_cast<const std::byte*>(d + 1) + i * (a.narrow ? 8 : 16));
 }
@@ -2113,14 +2112,9 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot, std::
       detail::prefetch(reinterpret_cast<const void*>(l << 6));
     }
   };
-  // Short rings (a card's week, a merchant's hour): the longest window's first event to the
-  // place of the new one is a few lines, and holds every line the row reads (the cursors'
-  // events, the scanned windows, the previous event) but large distinct sets and min / max
-  // queues. Positions p0 (first) and p1 (the new event's), the lines between, one wrap at most.
-  const std::uint32_t first =
-      g.windows.empty() ? size : std::min(size, cur[g.windows.size() - 1] - base);
-  if (std::size_t{size - first} * eb <= kShortRingBytes) {
-    std::uint32_t p0 = head + first, p1 = head + size;
+  // Every line of ring events `from` to `to` (indexes, both included; one wrap at most).
+  auto events = [&](std::uint32_t from, std::uint32_t to) {
+    std::uint32_t p0 = head + from, p1 = head + to;
     if (p0 >= cap) p0 -= cap;
     if (p1 >= cap) p1 -= cap;
     if (p1 >= p0) {
@@ -2129,6 +2123,15 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot, std::
       lines(ring + std::size_t{p0} * eb, ring + std::size_t{cap} * eb - 1);
       lines(ring, ring + std::size_t{p1} * eb + eb - 1);
     }
+  };
+  // Short rings (a card's week, a merchant's hour): the longest window's first event to the
+  // place of the new one is a few lines, and holds every line the row reads (the cursors'
+  // events, the scanned windows, the previous event) but large distinct sets and min / max
+  // queues. Positions p0 (first) and p1 (the new event's), the lines between, one wrap at most.
+  const std::uint32_t first =
+      g.windows.empty() ? size : std::min(size, cur[g.windows.size() - 1] - base);
+  if (std::size_t{size - first} * eb <= kShortRingBytes) {
+    events(first, size);
     for (const std::uint16_t ai : g.scan_accs) {
       const auto& a = g.accs[ai];
       if (a.distinct >= 0) {
@@ -2153,16 +2156,6 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot, std::
   };
   const std::byte* const slot_new = at(size);
   detail::prefetch<true>(slot_new);  // where the new event goes
-  // Every line of the ring from event `first` to the back (contiguous but for one wrap).
-  auto lines_to_back = [&](std::uint32_t from_idx) {
-    const std::byte* from = at(from_idx);
-    const std::byte* to = at(size - 1) + eb - 1;
-    if (to < from) {  // wrapped
-      lines(ring, to);
-      to = ring + std::size_t{cap} * eb - 1;
-    }
-    lines(from, to);
-  };
   // A window read by scanning (small distinct / min / max) needs all its lines: from the
   // oldest such window's first event to the back, contiguous but for one wrap.
   std::uint32_t scan_from = size;
@@ -2205,7 +2198,7 @@ void FeatureStore::Impl::prefetch_ring(std::size_t gi, std::uint32_t slot, std::
     if (g.is_card && line(prev) != line(slot_new)) detail::prefetch(prev);
     return;
   }
-  lines_to_back(scan_from);
+  events(scan_from, size - 1);  // (scan_from + 1 < size here)
 }
 
 void FeatureStore::Impl::prefetch_index(std::size_t row, std::size_t ahead) const {
@@ -2344,10 +2337,10 @@ bool FeatureStore::Impl::process_row(const Row& r, std::size_t row, bool batched
     }
     Micros te = t;
     if (cls[gi] == kTooLate) te = g.head(slot).newest;  // kAcceptAsArrival
-    // The event's words: gathered with the batch, or read from the record.
+    // The event's words: gathered with the batch, or built from the single transaction.
     std::uint64_t* ev;
     if (batched) {
-      ev = evs.data() + ev_base[gi] + row * (1 + g.slots.size());
+      ev = batch_ev(gi, row);
       if (!batch_fits[gi] && !g.fits(ev)) [[unlikely]]
         ensure_fits(g, ev);
     } else {
@@ -2638,16 +2631,7 @@ void FeatureStore::Impl::gather_events(const TransactionBatch& b) {
     for (std::size_t i = 0; i < n; ++i) out[i * stride] = static_cast<std::uint64_t>(b.time[i]);
     for (std::size_t k = 0; k < g.slots.size(); ++k)
       fill_slot(b, g.slots[k], out + 1 + k, stride, n);
-    bool ok = true;
-    for (const std::uint8_t k : g.narrow_ints) {
-      for (std::size_t i = 0; i < n; ++i)
-        ok &= features_detail::fits_code(2, out[i * stride + 1 + k]);
-    }
-    for (const std::uint8_t k : g.narrow_coords) {
-      for (std::size_t i = 0; i < n; ++i)
-        ok &= features_detail::fits_code(3, out[i * stride + 1 + k]);
-    }
-    batch_fits[gi] = ok;
+    batch_fits[gi] = g.fits_rows(out, stride, n);
   }
 }
 
@@ -2696,10 +2680,12 @@ Status FeatureStore::process(const TransactionBatch& batch, FeatureMatrix& out,
   constexpr std::uint64_t kCachedKeys = 1024, kCachedBytes = 256 << 10;
   constexpr std::uint64_t kCachedStore = 4 << 20;
   std::uint64_t fetch_mask = 0;
-  for (std::size_t gi = 0; gi < ng && s.charged > kCachedStore; ++gi) {
-    const Impl::Group& g = s.groups[gi];
-    if (gi >= 64 || g.live > kCachedKeys || g.live * g.key_charge > kCachedBytes) {
-      fetch_mask |= std::uint64_t{1} << (gi & 63);
+  if (s.charged > kCachedStore) {
+    for (std::size_t gi = 0; gi < ng; ++gi) {
+      const Impl::Group& g = s.groups[gi];
+      if (gi >= 64 || g.live > kCachedKeys || g.live * g.key_charge > kCachedBytes) {
+        fetch_mask |= std::uint64_t{1} << (gi & 63);
+      }
     }
   }
   // The status index: trans_num hashes computed once, and the map slots the row's insert

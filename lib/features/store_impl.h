@@ -455,13 +455,20 @@ struct Group {
   /// Slots stored in 4 signed bytes (code 2) and as 4-byte coordinates (code 3): checked per
   /// event by fits().
   std::vector<std::uint8_t> narrow_ints, narrow_coords;
-  /// Does every value of an event (logical words) fit its stored field?
-  bool fits(const std::uint64_t* ev) const noexcept {
+  /// Does every value of `n` events (logical words, `stride` words apart) fit its stored
+  /// field? Field by field, so that a batch's check (gather_events()) is a loop per column.
+  bool fits_rows(const std::uint64_t* ev, std::size_t stride, std::size_t n) const noexcept {
     bool ok = true;
-    for (const std::uint8_t k : narrow_ints) ok &= fits_code(2, ev[1 + k]);
-    for (const std::uint8_t k : narrow_coords) ok &= fits_code(3, ev[1 + k]);
+    for (const std::uint8_t k : narrow_ints) {
+      for (std::size_t i = 0; i < n; ++i) ok &= fits_code(2, ev[i * stride + 1 + k]);
+    }
+    for (const std::uint8_t k : narrow_coords) {
+      for (std::size_t i = 0; i < n; ++i) ok &= fits_code(3, ev[i * stride + 1 + k]);
+    }
     return ok;
   }
+  /// Does every value of an event fit its stored field?
+  bool fits(const std::uint64_t* ev) const noexcept { return fits_rows(ev, 0, 1); }
   std::vector<std::uint8_t> win_fields;  ///< per window: an accumulator reads event fields
   std::vector<std::uint16_t> scan_accs;  ///< distinct / min / max accumulators (may scan)
   std::vector<BucketBlock> bucket_data;  ///< per slot (bucketed windows only)
@@ -556,8 +563,10 @@ struct Group {
   }
 
   // Per-event scratch.
-  std::vector<std::uint64_t> ev;  ///< time, then one word per slot (logical values)
-  std::vector<View> acc_view;     ///< per acc
+  /// process_one()'s event: time, then one word per slot (logical values); batches use
+  /// Impl::evs.
+  std::vector<std::uint64_t> ev;
+  std::vector<View> acc_view;  ///< per acc
   std::vector<std::uint64_t> win_count;
   std::vector<View> bucket_view;  ///< per bucket def
 };
@@ -698,6 +707,13 @@ struct FeatureStore::Impl {
   /// Per transaction group: every row of the batch fits the group's event layout as it was
   /// before the batch (no per-row fits() check).
   std::vector<std::uint8_t> batch_fits;
+  /// Group gi's event words for row `row` of the batch (gather_events()).
+  std::uint64_t* batch_ev(std::size_t gi, std::size_t row) noexcept {
+    return evs.data() + ev_base[gi] + row * (1 + groups[gi].slots.size());
+  }
+  const std::uint64_t* batch_ev(std::size_t gi, std::size_t row) const noexcept {
+    return evs.data() + ev_base[gi] + row * (1 + groups[gi].slots.size());
+  }
   std::vector<std::uint32_t> hints;         ///< prefetch: slot guesses per txn group and row
   std::vector<std::uint64_t> trans_hashes;  ///< trans_hash of each row of a batch (index)
   std::vector<std::uint8_t> trans_present;  ///< the row has a trans_num
